@@ -1,0 +1,9 @@
+/**
+ * Serves the everything example over stdio: `npm run example:stdio`.
+ * stdout carries MCP messages only; logs go to stderr.
+ */
+import { StdioServerTransport } from '../src/index.js';
+import { createEverythingServer } from './everything.js';
+
+const server = createEverythingServer();
+await server.connect(new StdioServerTransport());

@@ -1,0 +1,59 @@
+/** Rampart: a framework for production-grade MCP servers. */
+
+export {
+  type ComposedMiddleware,
+  compose,
+  type Middleware,
+  type Next,
+  NextCalledTwiceError,
+} from './middleware/compose.js';
+export { type Hooks, hooks } from './middleware/hooks.js';
+export * from './protocol/errors.js';
+export {
+  ErrorCode,
+  type JsonRpcErrorObject,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from './protocol/jsonrpc.js';
+export type * from './protocol/types.js';
+export {
+  type Era,
+  LATEST_LEGACY_VERSION,
+  LATEST_VERSION,
+  LEGACY_VERSIONS,
+  META,
+  MODERN_VERSIONS,
+} from './protocol/versions.js';
+export { type AuthInfo, Context } from './server/context.js';
+export type {
+  CacheHint,
+  Completer,
+  PromptArgument,
+  PromptConfig,
+  PromptHandler,
+  ResourceConfig,
+  ResourceHandler,
+  ResourceTemplateConfig,
+  ResourceTemplateHandler,
+  ToolConfig,
+  ToolHandler,
+} from './server/features.js';
+export {
+  type InputRequest,
+  type InputRequests,
+  type InputRequiredResult,
+  type InputResponses,
+  inputRequired,
+  RequestStateCodec,
+} from './server/input-required.js';
+export { createLogger, type Logger } from './server/logger.js';
+export type { JsonSchema, SchemaLike, StandardSchemaV1 } from './server/schema.js';
+export { createServer, McpServer, type Registered, type ServerOptions } from './server/server.js';
+export { UriTemplate } from './server/uri-template.js';
+export { Session, type SessionLimits } from './session/session.js';
+export { createMemoryPair, MemoryTransport } from './transports/memory.js';
+export { StdioServerTransport, type StdioTransportOptions } from './transports/stdio.js';
+export type { MessageExtra, SendOptions, Transport } from './transports/types.js';

@@ -1,0 +1,136 @@
+/** JSON-RPC 2.0 message shapes and codec helpers (MCP "Base Protocol"). */
+
+export type JsonRpcId = string | number;
+
+export interface JsonRpcRequest {
+  jsonrpc: '2.0';
+  id: JsonRpcId;
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface JsonRpcNotification {
+  jsonrpc: '2.0';
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface JsonRpcSuccess {
+  jsonrpc: '2.0';
+  id: JsonRpcId;
+  result: Record<string, unknown>;
+}
+
+export interface JsonRpcErrorObject {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export interface JsonRpcFailure {
+  jsonrpc: '2.0';
+  id: JsonRpcId | null;
+  error: JsonRpcErrorObject;
+}
+
+export type JsonRpcResponse = JsonRpcSuccess | JsonRpcFailure;
+export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
+
+/** Standard JSON-RPC error codes, plus the MCP-specific ones. */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** MCP before SEP-2164: resource not found. Clients still accept it; Rampart answers -32602. */
+  ResourceNotFound: -32002,
+  /** MCP 2026-07-28: the request needs a client capability the client did not declare. */
+  MissingRequiredClientCapability: -32021,
+  /** MCP 2026-07-28: the request's protocol version is unknown or unsupported. */
+  UnsupportedProtocolVersion: -32022,
+  /** Rampart-wide codes in the implementation-defined server error range. */
+  RequestCancelled: -32800,
+  RequestTimeout: -32001,
+  RateLimited: -32029,
+  Unauthorized: -32030,
+  Forbidden: -32031,
+  Overloaded: -32032,
+  ShuttingDown: -32033,
+} as const;
+
+export function isRequest(m: JsonRpcMessage): m is JsonRpcRequest {
+  return 'method' in m && 'id' in m && m.id !== undefined;
+}
+
+export function isNotification(m: JsonRpcMessage): m is JsonRpcNotification {
+  return 'method' in m && !('id' in m && m.id !== undefined);
+}
+
+export function isResponse(m: JsonRpcMessage): m is JsonRpcResponse {
+  return !('method' in m) && ('result' in m || 'error' in m);
+}
+
+export function success(id: JsonRpcId, result: Record<string, unknown>): JsonRpcSuccess {
+  return { jsonrpc: '2.0', id, result };
+}
+
+export function failure(id: JsonRpcId | null, error: JsonRpcErrorObject): JsonRpcFailure {
+  return { jsonrpc: '2.0', id, error };
+}
+
+function isValidId(id: unknown): id is JsonRpcId {
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks that a parsed value is a well-formed JSON-RPC 2.0 message.
+ * Returns the message, or an error object naming what is wrong (and the id, when one could be read).
+ */
+export function validateMessage(
+  value: unknown,
+): { ok: true; message: JsonRpcMessage } | { ok: false; id: JsonRpcId | null; error: JsonRpcErrorObject } {
+  if (!isObject(value)) {
+    return {
+      ok: false,
+      id: null,
+      error: { code: ErrorCode.InvalidRequest, message: 'Invalid Request: not an object' },
+    };
+  }
+  const id = isValidId(value.id) ? value.id : null;
+  const invalid = (why: string) => ({
+    ok: false as const,
+    id,
+    error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${why}` },
+  });
+  if (value.jsonrpc !== '2.0') return invalid('jsonrpc must be "2.0"');
+  if ('method' in value) {
+    if (typeof value.method !== 'string' || value.method.length === 0)
+      return invalid('method must be a string');
+    if ('params' in value && value.params !== undefined && !isObject(value.params)) {
+      return invalid('params must be an object');
+    }
+    if ('id' in value) {
+      // MCP forbids null ids on requests.
+      if (!isValidId(value.id)) return invalid('id must be a string or number');
+    }
+    return { ok: true, message: value as unknown as JsonRpcMessage };
+  }
+  if ('result' in value || 'error' in value) {
+    if (!('id' in value)) return invalid('response without id');
+    if ('error' in value) {
+      const e = value.error;
+      if (!isObject(e) || typeof e.code !== 'number' || typeof e.message !== 'string') {
+        return invalid('malformed error object');
+      }
+    } else if (!isObject(value.result)) {
+      return invalid('result must be an object');
+    }
+    return { ok: true, message: value as unknown as JsonRpcMessage };
+  }
+  return invalid('neither a request, a notification nor a response');
+}

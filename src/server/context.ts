@@ -1,0 +1,241 @@
+/**
+ * The Context every middleware and handler receives: one object per message, cheap to create —
+ * the signal, logger, correlation id and metadata bag are built only when first used.
+ */
+import { randomUUID } from 'node:crypto';
+import { CancelledError, MissingCapabilityError } from '../protocol/errors.js';
+import type { JsonRpcId } from '../protocol/jsonrpc.js';
+import type { ClientCapabilities, Implementation, LoggingLevel } from '../protocol/types.js';
+import { type Era, META } from '../protocol/versions.js';
+import type { MessageExtra } from '../transports/types.js';
+import { type InputRequest, InputRequiredSignal, type InputResponses } from './input-required.js';
+import type { Logger } from './logger.js';
+
+/** The principal a transport or the auth middleware established for a message. */
+export interface AuthInfo {
+  token?: string;
+  clientId?: string;
+  subject?: string;
+  scopes?: string[];
+  expiresAt?: number;
+  [key: string]: unknown;
+}
+
+/** What the context needs from the connection it came from (implemented by Session). */
+export interface ContextSession {
+  readonly id: string;
+  readonly era: Era | undefined;
+  readonly protocolVersion: string | undefined;
+  readonly clientInfo: Implementation | undefined;
+  readonly clientCapabilities: ClientCapabilities | undefined;
+  readonly logLevel: LoggingLevel | undefined;
+  notify(method: string, params: Record<string, unknown>, relatedRequestId?: JsonRpcId): Promise<void>;
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: { signal?: AbortSignal; relatedRequestId?: JsonRpcId },
+  ): Promise<Record<string, unknown>>;
+  /** Whether a client-visible log line at this level passes the session's (or request's) threshold. */
+  shouldLog(level: LoggingLevel, requestLevel?: LoggingLevel | null): boolean;
+}
+
+/** Per-message state shared by middleware and handlers. `Deps` is what the lifespan provides. */
+export class Context<Deps = unknown> {
+  /** The JSON-RPC method, e.g. `tools/call`. Middleware may rewrite `params` before `next()`. */
+  readonly method: string;
+  params: Record<string, unknown>;
+  /** `request` expects a response; `notification` does not. */
+  readonly kind: 'request' | 'notification';
+  readonly requestId: JsonRpcId | undefined;
+  readonly session: ContextSession;
+  /** `performance.now()` when the message arrived. */
+  readonly startTime: number;
+  /** Transport details of the message (HTTP headers, transport session id...). */
+  readonly extra: MessageExtra | undefined;
+  /** The authenticated principal, set by a transport or the auth middleware. */
+  auth: AuthInfo | undefined;
+  /** The lifespan's dependencies. */
+  deps: Deps;
+  /** The era of this message: `modern` when it carries the 2026-07-28 `_meta` envelope. */
+  era: Era;
+  /** The protocol version this message speaks. */
+  protocolVersion: string;
+
+  /** Answers to earlier input requests (modern-era retries, or the legacy shim's re-entry). */
+  inputResponses: InputResponses | undefined;
+  /** The application state a handler put in `inputRequired({ requestState })`, verified. */
+  requestState: string | undefined;
+
+  private _correlationId: string | undefined;
+  private _controller: AbortController | undefined;
+  private _metadata: Record<string, unknown> | undefined;
+  private _logger: Logger | undefined;
+  private _inputSeq = 0;
+  /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
+  replayAnswers: InputResponses | undefined;
+
+  constructor(
+    init: {
+      method: string;
+      params: Record<string, unknown> | undefined;
+      requestId: JsonRpcId | undefined;
+      session: ContextSession;
+      extra: MessageExtra | undefined;
+      era: Era;
+      protocolVersion: string;
+      deps: Deps;
+      auth?: AuthInfo;
+    },
+    private readonly baseLogger: Logger,
+  ) {
+    this.method = init.method;
+    this.params = init.params ?? {};
+    this.requestId = init.requestId;
+    this.kind = init.requestId === undefined ? 'notification' : 'request';
+    this.session = init.session;
+    this.extra = init.extra;
+    this.era = init.era;
+    this.protocolVersion = init.protocolVersion;
+    this.deps = init.deps;
+    this.auth = init.auth ?? (init.extra?.authInfo as AuthInfo | undefined);
+    this.startTime = performance.now();
+  }
+
+  /** A per-request id for logs, metrics and error data; generated unless a middleware set one. */
+  get correlationId(): string {
+    if (this._correlationId === undefined) this._correlationId = randomUUID();
+    return this._correlationId;
+  }
+
+  set correlationId(value: string) {
+    this._correlationId = value;
+    this._logger = undefined;
+  }
+
+  /** A bag for middleware to share data along the chain. */
+  get metadata(): Record<string, unknown> {
+    if (this._metadata === undefined) this._metadata = {};
+    return this._metadata;
+  }
+
+  /** Aborted when the client cancels, the transport closes, or a timeout fires. */
+  get signal(): AbortSignal {
+    if (this._controller === undefined) this._controller = new AbortController();
+    return this._controller.signal;
+  }
+
+  /** Aborts this request's signal (cancellation, timeout, shutdown). */
+  abort(reason: unknown = new CancelledError()): void {
+    if (this._controller === undefined) this._controller = new AbortController();
+    if (!this._controller.signal.aborted) this._controller.abort(reason);
+  }
+
+  get aborted(): boolean {
+    return this._controller?.signal.aborted ?? false;
+  }
+
+  /** A child of the server logger carrying this request's correlation id, method and session. */
+  get logger(): Logger {
+    if (this._logger === undefined) {
+      const bindings: Record<string, unknown> = {
+        correlationId: this.correlationId,
+        sessionId: this.session.id,
+        method: this.method,
+      };
+      const target = this.target;
+      if (target !== undefined) bindings.target = target;
+      if (this.auth?.subject ?? this.auth?.clientId)
+        bindings.principal = this.auth?.subject ?? this.auth?.clientId;
+      this._logger = this.baseLogger.child(bindings);
+    }
+    return this._logger;
+  }
+
+  /** The tool or prompt name, or the resource URI, this request is about. */
+  get target(): string | undefined {
+    const p = this.params;
+    if (typeof p.name === 'string') return p.name;
+    if (typeof p.uri === 'string') return p.uri;
+    return undefined;
+  }
+
+  /** The request's `_meta` object, if any. */
+  get meta(): Record<string, unknown> | undefined {
+    const m = this.params._meta;
+    return typeof m === 'object' && m !== null ? (m as Record<string, unknown>) : undefined;
+  }
+
+  /** The client's identity: from the envelope (modern) or `initialize` (legacy). */
+  get clientInfo(): Implementation | undefined {
+    if (this.era === 'modern') return this.meta?.[META.clientInfo] as Implementation | undefined;
+    return this.session.clientInfo;
+  }
+
+  /** The client's capabilities: per request on the modern era, per session on the legacy one. */
+  get clientCapabilities(): ClientCapabilities {
+    if (this.era === 'modern')
+      return (this.meta?.[META.clientCapabilities] as ClientCapabilities | undefined) ?? {};
+    return this.session.clientCapabilities ?? {};
+  }
+
+  /**
+   * Reports progress when the client asked for it (a `progressToken` in `_meta`); otherwise a no-op.
+   * `progress` must increase with each call.
+   */
+  async progress(progress: number, total?: number, message?: string): Promise<void> {
+    const token = this.meta?.progressToken;
+    if (token === undefined || this.kind !== 'request') return;
+    const params: Record<string, unknown> = { progressToken: token, progress };
+    if (total !== undefined) params.total = total;
+    if (message !== undefined) params.message = message;
+    await this.session.notify('notifications/progress', params, this.requestId);
+  }
+
+  /** Sends a client-visible log line (`notifications/message`) if the client's level lets it through. */
+  async log(level: LoggingLevel, data: unknown, logger?: string): Promise<void> {
+    const requestLevel =
+      this.era === 'modern' ? ((this.meta?.[META.logLevel] as LoggingLevel | undefined) ?? null) : undefined;
+    if (!this.session.shouldLog(level, requestLevel)) return;
+    const params: Record<string, unknown> = { level, data };
+    if (logger !== undefined) params.logger = logger;
+    await this.session.notify('notifications/message', params, this.requestId);
+  }
+
+  /** Asks the user for input through the client (`elicitation/create`). */
+  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.askClient({ method: 'elicitation/create', params }, 'elicitation');
+  }
+
+  /** Asks the client's model for a completion (`sampling/createMessage`). */
+  sample(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.askClient({ method: 'sampling/createMessage', params }, 'sampling');
+  }
+
+  /** Asks the client for its filesystem roots (`roots/list`). */
+  listRoots(): Promise<Record<string, unknown>> {
+    return this.askClient({ method: 'roots/list' }, 'roots');
+  }
+
+  /**
+   * Legacy era: a real server→client request. Modern era: answered from the retry's input
+   * responses when present, otherwise the handler is suspended with an `input_required` result and
+   * replayed when the client retries.
+   */
+  private async askClient(
+    request: InputRequest,
+    capability: keyof ClientCapabilities,
+  ): Promise<Record<string, unknown>> {
+    if (this.clientCapabilities[capability] === undefined)
+      throw new MissingCapabilityError(String(capability));
+    if (this.era === 'legacy') {
+      return this.session.request(request.method, request.params, {
+        signal: this.signal,
+        relatedRequestId: this.requestId,
+      });
+    }
+    const key = `rampart-${this._inputSeq++}`;
+    const answer = this.replayAnswers?.[key];
+    if (answer !== undefined) return answer;
+    throw new InputRequiredSignal({ [key]: request });
+  }
+}

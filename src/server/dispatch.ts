@@ -1,0 +1,494 @@
+/**
+ * The dispatch table: one function per MCP method, the innermost layer of the onion. Each entry
+ * names the eras it exists in; a method called outside its era is "method not found".
+ */
+import {
+  InvalidParamsError,
+  MissingCapabilityError,
+  NotFoundError,
+  RampartError,
+  ResourceNotFoundError,
+  ToolError,
+} from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/jsonrpc.js';
+import { type Implementation, LOGGING_LEVELS, type LoggingLevel } from '../protocol/types.js';
+import { type Era, META, MODERN_VERSIONS, negotiateLegacyVersion } from '../protocol/versions.js';
+import type { Session } from '../session/session.js';
+import type { Context } from './context.js';
+import {
+  type PromptEntry,
+  type ResourceEntry,
+  type ResourceTemplateEntry,
+  type ToolEntry,
+  toCallToolResult,
+  toGetPromptResult,
+  toReadResourceResult,
+} from './features.js';
+import {
+  type InputRequests,
+  InputRequiredSignal,
+  type InputResponses,
+  isInputRequiredResult,
+  type RequestStateCodec,
+} from './input-required.js';
+import { InvalidCursorError, type Registry } from './registry.js';
+import type { SchemaIssue } from './schema.js';
+
+/** What dispatch needs from the server. */
+export interface DispatchHost {
+  readonly info: Implementation;
+  readonly options: { instructions?: string };
+  readonly tools: Registry<ToolEntry>;
+  readonly resources: Registry<ResourceEntry>;
+  readonly templates: Registry<ResourceTemplateEntry>;
+  readonly prompts: Registry<PromptEntry>;
+  readonly requestState: RequestStateCodec;
+  readonly pageSize: number;
+  capabilities(): Record<string, unknown>;
+  onEvent(listener: (event: { kind: string; uri?: string }) => void): () => void;
+}
+
+type MethodFn = (host: DispatchHost, ctx: Context<any>) => Promise<unknown>;
+
+const BOTH: Era[] = ['legacy', 'modern'];
+const LEGACY: Era[] = ['legacy'];
+const MODERN: Era[] = ['modern'];
+
+/** Legacy input-required shim: rounds of server→client requests before giving up. */
+const MAX_INPUT_ROUNDS = 8;
+
+function session(ctx: Context<any>): Session {
+  return ctx.session as Session;
+}
+
+function stringParam(ctx: Context<any>, key: string): string {
+  const v = ctx.params[key];
+  if (typeof v !== 'string' || v.length === 0) {
+    throw new InvalidParamsError(`Invalid params: "${key}" must be a non-empty string`, {
+      details: [{ path: key, message: 'required string' }],
+    });
+  }
+  return v;
+}
+
+function cursorParam(ctx: Context<any>): string | undefined {
+  const c = ctx.params.cursor;
+  if (c === undefined) return undefined;
+  if (typeof c !== 'string') throw new InvalidParamsError('Invalid params: "cursor" must be a string');
+  return c;
+}
+
+function page<E extends { key: string; descriptor: Record<string, unknown> }>(
+  host: DispatchHost,
+  ctx: Context<any>,
+  registry: Registry<E>,
+  field: string,
+): Record<string, unknown> {
+  try {
+    const p = registry.page(cursorParam(ctx), host.pageSize);
+    return p.nextCursor === undefined ? { [field]: p.items } : { [field]: p.items, nextCursor: p.nextCursor };
+  } catch (err) {
+    if (err instanceof InvalidCursorError) throw new InvalidParamsError(err.message);
+    throw err;
+  }
+}
+
+async function validate(
+  schema: { validate(v: unknown): unknown } | undefined,
+  value: unknown,
+  what: string,
+): Promise<unknown> {
+  if (!schema) return value;
+  const r = (await schema.validate(value)) as { ok: boolean; value?: unknown; issues?: SchemaIssue[] };
+  if (r.ok) return r.value;
+  const summary = r.issues!.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  throw new InvalidParamsError(`Invalid ${what}: ${summary}`, { details: r.issues });
+}
+
+/**
+ * Runs a handler that may need client input (tools/call, prompts/get, resources/read), in either era:
+ * modern — `input_required` results with a signed `requestState`, handlers replayed on retry;
+ * legacy — embedded requests fulfilled as real server→client requests, then the handler re-entered.
+ */
+async function withInput(
+  host: DispatchHost,
+  ctx: Context<any>,
+  target: string,
+  run: () => unknown,
+): Promise<unknown> {
+  if (ctx.era === 'modern') {
+    const responses = ctx.params.inputResponses as InputResponses | undefined;
+    if (responses !== undefined && (typeof responses !== 'object' || responses === null)) {
+      throw new InvalidParamsError('Invalid params: "inputResponses" must be an object');
+    }
+    let answers: InputResponses = {};
+    if (ctx.params.requestState !== undefined) {
+      const state = host.requestState.verify(ctx.params.requestState, target);
+      answers = state.answers;
+      ctx.requestState = state.app;
+    }
+    if (responses) answers = { ...answers, ...responses };
+    ctx.replayAnswers = answers;
+    ctx.inputResponses = responses;
+    try {
+      const result = await run();
+      if (!isInputRequiredResult(result)) return result;
+      return {
+        resultType: 'input_required',
+        ...(result.inputRequests && { inputRequests: result.inputRequests }),
+        requestState: host.requestState.sign({ target, answers, app: result.requestState }),
+      };
+    } catch (err) {
+      if (!(err instanceof InputRequiredSignal)) throw err;
+      return {
+        resultType: 'input_required',
+        inputRequests: err.inputRequests,
+        requestState: host.requestState.sign({ target, answers }),
+      };
+    }
+  }
+  for (let round = 0; ; round++) {
+    const result = await run();
+    if (!isInputRequiredResult(result)) return result;
+    if (round >= MAX_INPUT_ROUNDS) {
+      throw new RampartError('input_rounds_exceeded', ErrorCode.InternalError, 'Too many input rounds');
+    }
+    ctx.inputResponses = await fulfil(ctx, result.inputRequests ?? {});
+    ctx.requestState = result.requestState;
+  }
+}
+
+async function fulfil(ctx: Context<any>, requests: InputRequests): Promise<InputResponses> {
+  const entries = await Promise.all(
+    Object.entries(requests).map(async ([key, req]) => {
+      const capability =
+        req.method === 'elicitation/create'
+          ? 'elicitation'
+          : req.method === 'roots/list'
+            ? 'roots'
+            : 'sampling';
+      if (ctx.clientCapabilities[capability] === undefined) {
+        throw new MissingCapabilityError(capability);
+      }
+      const answer = await session(ctx).request(req.method, req.params, {
+        signal: ctx.signal,
+        relatedRequestId: ctx.requestId,
+      });
+      return [key, answer] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function initialize(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const s = session(ctx);
+  const p = ctx.params;
+  if (typeof p.protocolVersion !== 'string') {
+    throw new InvalidParamsError('Invalid params: "protocolVersion" must be a string');
+  }
+  const version = negotiateLegacyVersion(p.protocolVersion);
+  s.era = 'legacy';
+  s.protocolVersion = version;
+  s.clientInfo = p.clientInfo as Session['clientInfo'];
+  s.clientCapabilities = (p.capabilities as Session['clientCapabilities']) ?? {};
+  s.initialized = true;
+  ctx.protocolVersion = version;
+  const result: Record<string, unknown> = {
+    protocolVersion: version,
+    capabilities: host.capabilities(),
+    serverInfo: host.info,
+  };
+  if (host.options.instructions !== undefined) result.instructions = host.options.instructions;
+  return result;
+}
+
+async function discover(host: DispatchHost): Promise<unknown> {
+  const result: Record<string, unknown> = {
+    supportedVersions: [...MODERN_VERSIONS],
+    capabilities: host.capabilities(),
+  };
+  if (host.options.instructions !== undefined) result.instructions = host.options.instructions;
+  return result;
+}
+
+async function callTool(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const name = stringParam(ctx, 'name');
+  const tool = host.tools.get(name);
+  if (!tool) throw new NotFoundError(`Unknown tool: ${name}`, { details: { name } });
+  const rawArgs = ctx.params.arguments ?? {};
+  if (typeof rawArgs !== 'object' || rawArgs === null || Array.isArray(rawArgs)) {
+    throw new InvalidParamsError('Invalid params: "arguments" must be an object');
+  }
+  const args = await validate(tool.input, rawArgs, `arguments for tool ${name}`);
+  const result = await withInput(host, ctx, `tools/call:${name}`, async () => {
+    try {
+      const value = await tool.handler(args, ctx);
+      return isInputRequiredResult(value) ? value : toCallToolResult(value, tool.output !== undefined);
+    } catch (err) {
+      if (err instanceof ToolError) return { content: [{ type: 'text', text: err.message }], isError: true };
+      throw err;
+    }
+  });
+  if (tool.output && !isInputRequiredResult(result)) {
+    const r = result as { isError?: boolean; structuredContent?: unknown };
+    if (!r.isError) {
+      if (r.structuredContent === undefined) {
+        throw new RampartError(
+          'invalid_tool_output',
+          ErrorCode.InternalError,
+          `Tool ${name} has an outputSchema but returned no structuredContent`,
+          { expose: true },
+        );
+      }
+      const check = (await tool.output.validate(r.structuredContent)) as {
+        ok: boolean;
+        issues?: SchemaIssue[];
+      };
+      if (!check.ok) {
+        throw new RampartError(
+          'invalid_tool_output',
+          ErrorCode.InternalError,
+          `Tool ${name} returned structuredContent that does not match its outputSchema`,
+          {
+            expose: true,
+            details: check.issues,
+          },
+        );
+      }
+    }
+  }
+  return result;
+}
+
+function findResource(
+  host: DispatchHost,
+  uri: string,
+): { entry: ResourceEntry; vars?: Record<string, string | string[]> } | undefined {
+  const exact = host.resources.get(uri);
+  if (exact) return { entry: exact };
+  for (const t of host.templates.values()) {
+    const vars = t.template.match(uri);
+    if (vars) return { entry: t, vars };
+  }
+  return undefined;
+}
+
+async function readResource(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const uri = stringParam(ctx, 'uri');
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new InvalidParamsError(`Invalid params: "${uri}" is not a valid URI`);
+  }
+  const found = findResource(host, uri);
+  if (!found) throw new ResourceNotFoundError(uri);
+  return withInput(host, ctx, `resources/read:${uri}`, async () => {
+    const value = await found.entry.handler(url, ctx, found.vars);
+    return isInputRequiredResult(value)
+      ? value
+      : toReadResourceResult(value, uri, found.entry.config.mimeType);
+  });
+}
+
+async function listResources(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const listed = page(host, ctx, host.resources, 'resources');
+  if (ctx.params.cursor !== undefined) return listed;
+  // Templates with a `list` callback contribute their current resources to the first page.
+  const dynamic: Record<string, unknown>[] = [];
+  for (const t of host.templates.values()) {
+    if (t.config.list) dynamic.push(...(await t.config.list(ctx)));
+  }
+  if (dynamic.length === 0) return listed;
+  return { ...listed, resources: [...(listed.resources as unknown[]), ...dynamic] };
+}
+
+async function subscribe(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const uri = stringParam(ctx, 'uri');
+  const s = session(ctx);
+  if (!s.subscriptions.has(uri)) {
+    if (s.subscriptions.size >= s.maxSubscriptions) {
+      throw new RampartError(
+        'too_many_subscriptions',
+        ErrorCode.InvalidRequest,
+        `At most ${s.maxSubscriptions} subscriptions per session`,
+      );
+    }
+    if (!findResource(host, uri)) throw new ResourceNotFoundError(uri);
+    s.subscriptions.add(uri);
+  }
+  return {};
+}
+
+async function getPrompt(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const name = stringParam(ctx, 'name');
+  const prompt = host.prompts.get(name);
+  if (!prompt) throw new NotFoundError(`Unknown prompt: ${name}`, { details: { name } });
+  const raw = ctx.params.arguments ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidParamsError('Invalid params: "arguments" must be an object');
+  }
+  const missing = prompt.required.filter((a) => (raw as Record<string, unknown>)[a] === undefined);
+  if (missing.length > 0) {
+    throw new InvalidParamsError(`Missing required arguments for prompt ${name}: ${missing.join(', ')}`, {
+      details: missing.map((m) => ({ path: m, message: 'required' })),
+    });
+  }
+  const args = await validate(prompt.validator, raw, `arguments for prompt ${name}`);
+  return withInput(host, ctx, `prompts/get:${name}`, async () => {
+    const value = await prompt.handler(args, ctx);
+    return isInputRequiredResult(value) ? value : toGetPromptResult(value);
+  });
+}
+
+async function complete(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const ref = ctx.params.ref as { type?: string; name?: string; uri?: string } | undefined;
+  const argument = ctx.params.argument as { name?: string; value?: string } | undefined;
+  if (!ref || typeof ref !== 'object' || !argument || typeof argument.name !== 'string') {
+    throw new InvalidParamsError('Invalid params: "ref" and "argument.name" are required');
+  }
+  let completers: Record<string, unknown> | undefined;
+  if (ref.type === 'ref/prompt') {
+    const prompt = host.prompts.get(String(ref.name));
+    if (!prompt) throw new NotFoundError(`Unknown prompt: ${ref.name}`);
+    completers = prompt.config.complete;
+  } else if (ref.type === 'ref/resource') {
+    const template = host.templates.get(String(ref.uri));
+    if (!template && !host.resources.get(String(ref.uri))) throw new ResourceNotFoundError(String(ref.uri));
+    completers = template?.config.complete;
+  } else {
+    throw new InvalidParamsError(`Invalid params: unknown ref type ${String(ref.type)}`);
+  }
+  const completer = completers?.[argument.name] as
+    | ((
+        value: string,
+        c: { arguments?: Record<string, string>; ctx: Context<any> },
+      ) => Promise<string[]> | string[])
+    | undefined;
+  if (!completer) return { completion: { values: [], hasMore: false } };
+  const context = ctx.params.context as { arguments?: Record<string, string> } | undefined;
+  const all = await completer(String(argument.value ?? ''), { arguments: context?.arguments, ctx });
+  return { completion: { values: all.slice(0, 100), total: all.length, hasMore: all.length > 100 } };
+}
+
+async function setLevel(_host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const level = ctx.params.level;
+  if (typeof level !== 'string' || !LOGGING_LEVELS.includes(level as LoggingLevel)) {
+    throw new InvalidParamsError(`Invalid params: "level" must be one of ${LOGGING_LEVELS.join(', ')}`);
+  }
+  session(ctx).logLevel = level as LoggingLevel;
+  return {};
+}
+
+/**
+ * `subscriptions/listen` (2026-07-28): a long-lived request. The server acknowledges with the honoured
+ * filter, streams the notifications the client asked for (each stamped with the subscription id),
+ * and answers the request only when it ends the subscription gracefully.
+ */
+async function listen(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+  const filter = (ctx.params.notifications ?? {}) as {
+    toolsListChanged?: boolean;
+    promptsListChanged?: boolean;
+    resourcesListChanged?: boolean;
+    resourceSubscriptions?: string[];
+  };
+  if (typeof filter !== 'object' || filter === null) {
+    throw new InvalidParamsError('Invalid params: "notifications" must be an object');
+  }
+  const caps = host.capabilities() as {
+    tools?: { listChanged?: boolean };
+    prompts?: { listChanged?: boolean };
+    resources?: { listChanged?: boolean; subscribe?: boolean };
+  };
+  const honored: typeof filter = {};
+  if (filter.toolsListChanged === true && caps.tools?.listChanged) honored.toolsListChanged = true;
+  if (filter.promptsListChanged === true && caps.prompts?.listChanged) honored.promptsListChanged = true;
+  if (filter.resourcesListChanged === true && caps.resources?.listChanged)
+    honored.resourcesListChanged = true;
+  if (
+    Array.isArray(filter.resourceSubscriptions) &&
+    filter.resourceSubscriptions.length > 0 &&
+    caps.resources?.subscribe
+  ) {
+    const max = session(ctx).maxSubscriptions;
+    if (filter.resourceSubscriptions.length > max) {
+      throw new InvalidParamsError(`At most ${max} resource subscriptions per listen`);
+    }
+    honored.resourceSubscriptions = filter.resourceSubscriptions.filter((u) => typeof u === 'string');
+  }
+  const subscriptionId = ctx.requestId!;
+  const stamp = { [META.subscriptionId]: subscriptionId };
+  const s = session(ctx);
+  await s.notify(
+    'notifications/subscriptions/acknowledged',
+    { _meta: stamp, notifications: honored },
+    subscriptionId,
+  );
+  const uris = new Set(honored.resourceSubscriptions ?? []);
+  const off = host.onEvent((event) => {
+    let method: string | undefined;
+    let params: Record<string, unknown> = { _meta: stamp };
+    if (event.kind === 'tools_list_changed' && honored.toolsListChanged)
+      method = 'notifications/tools/list_changed';
+    else if (event.kind === 'prompts_list_changed' && honored.promptsListChanged)
+      method = 'notifications/prompts/list_changed';
+    else if (event.kind === 'resources_list_changed' && honored.resourcesListChanged)
+      method = 'notifications/resources/list_changed';
+    else if (event.kind === 'resource_updated' && event.uri && uris.has(event.uri)) {
+      method = 'notifications/resources/updated';
+      params = { uri: event.uri, _meta: stamp };
+    }
+    if (method) void s.notify(method, params, subscriptionId);
+  });
+  // Held open until the client cancels, the connection ends, or the server shuts down.
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  off();
+  return { _meta: stamp };
+}
+
+/** Method table. */
+export const methods: Record<string, { eras: Era[]; run: MethodFn }> = {
+  initialize: { eras: LEGACY, run: initialize },
+  ping: { eras: BOTH, run: async () => ({}) },
+  'server/discover': { eras: MODERN, run: discover },
+  'tools/list': { eras: BOTH, run: async (h, c) => page(h, c, h.tools, 'tools') },
+  'tools/call': { eras: BOTH, run: callTool },
+  'resources/list': { eras: BOTH, run: listResources },
+  'resources/templates/list': {
+    eras: BOTH,
+    run: async (h, c) => page(h, c, h.templates, 'resourceTemplates'),
+  },
+  'resources/read': { eras: BOTH, run: readResource },
+  'resources/subscribe': { eras: LEGACY, run: subscribe },
+  'resources/unsubscribe': {
+    eras: LEGACY,
+    run: async (_h, c) => {
+      session(c).subscriptions.delete(stringParam(c, 'uri'));
+      return {};
+    },
+  },
+  'prompts/list': { eras: BOTH, run: async (h, c) => page(h, c, h.prompts, 'prompts') },
+  'prompts/get': { eras: BOTH, run: getPrompt },
+  'completion/complete': { eras: BOTH, run: complete },
+  'logging/setLevel': { eras: LEGACY, run: setLevel },
+  'subscriptions/listen': { eras: MODERN, run: listen },
+};
+
+/** Built-in notification handlers. */
+export const notifications: Record<string, (host: DispatchHost, ctx: Context<any>) => void | Promise<void>> =
+  {
+    'notifications/initialized': (_h, ctx) => {
+      session(ctx).initialized = true;
+    },
+    'notifications/cancelled': (_h, ctx) => {
+      const id = ctx.params.requestId;
+      if (typeof id === 'string' || typeof id === 'number') {
+        session(ctx).cancel(id, typeof ctx.params.reason === 'string' ? ctx.params.reason : undefined);
+      }
+    },
+  };

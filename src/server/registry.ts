@@ -1,0 +1,112 @@
+/**
+ * Registries for tools, resources, resource templates and prompts. Each keeps its entries in
+ * registration order and precomputes its listing payload, rebuilt only when the set changes.
+ */
+
+/** Results of a paginated listing. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** Cursors are opaque to clients; ours encode the offset and the listing's version. */
+function encodeCursor(offset: number, version: number): string {
+  return Buffer.from(`${version}:${offset}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { offset: number; version: number } | undefined {
+  const m = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) return undefined;
+  return { version: Number(m[1]), offset: Number(m[2]) };
+}
+
+/** Thrown for a cursor this registry did not issue. */
+export class InvalidCursorError extends Error {}
+
+/**
+ * An ordered, named collection with a cached listing. `onChange` fires after every change
+ * (the server turns it into a `list_changed` notification).
+ */
+export class Registry<E extends { key: string; descriptor: D }, D = E['descriptor']> {
+  private readonly entries = new Map<string, E>();
+  private listing: D[] | undefined;
+  private version = 0;
+
+  constructor(
+    private readonly kind: string,
+    private readonly onChange: () => void,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): E | undefined {
+    return this.entries.get(key);
+  }
+
+  values(): IterableIterator<E> {
+    return this.entries.values();
+  }
+
+  add(entry: E): void {
+    if (this.entries.has(entry.key)) throw new Error(`${this.kind} "${entry.key}" is already registered`);
+    this.entries.set(entry.key, entry);
+    this.changed();
+  }
+
+  replace(key: string, entry: E): void {
+    if (!this.entries.has(key)) throw new Error(`${this.kind} "${key}" is not registered`);
+    if (key !== entry.key) {
+      if (this.entries.has(entry.key)) throw new Error(`${this.kind} "${entry.key}" is already registered`);
+      // Keep registration order when renaming.
+      const rebuilt = [...this.entries].map(([k, v]) =>
+        k === key ? ([entry.key, entry] as const) : ([k, v] as const),
+      );
+      this.entries.clear();
+      for (const [k, v] of rebuilt) this.entries.set(k, v);
+    } else {
+      this.entries.set(key, entry);
+    }
+    this.changed();
+  }
+
+  remove(key: string): boolean {
+    const removed = this.entries.delete(key);
+    if (removed) this.changed();
+    return removed;
+  }
+
+  private changed(): void {
+    this.listing = undefined;
+    this.version++;
+    this.onChange();
+  }
+
+  /** Every descriptor, computed once per change. */
+  descriptors(): D[] {
+    if (!this.listing) this.listing = [...this.entries.values()].map((e) => e.descriptor);
+    return this.listing;
+  }
+
+  /** One page of the listing. `pageSize` 0 or less means one page with everything. */
+  page(cursor: string | undefined, pageSize: number, filter?: (entry: E) => boolean): Page<D> {
+    const all = filter
+      ? [...this.entries.values()].filter(filter).map((e) => e.descriptor)
+      : this.descriptors();
+    let offset = 0;
+    if (cursor !== undefined) {
+      const decoded = decodeCursor(cursor);
+      if (!decoded || decoded.version !== this.version || decoded.offset > all.length) {
+        throw new InvalidCursorError(`Invalid cursor for ${this.kind} listing`);
+      }
+      offset = decoded.offset;
+    }
+    if (pageSize <= 0 || (offset === 0 && all.length <= pageSize)) {
+      return offset === 0 ? { items: all } : { items: all.slice(offset) };
+    }
+    const end = offset + pageSize;
+    const items = all.slice(offset, end);
+    return end < all.length ? { items, nextCursor: encodeCursor(end, this.version) } : { items };
+  }
+}

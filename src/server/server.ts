@@ -1,0 +1,467 @@
+/**
+ * McpServer: the registries, the middleware onion and the message pipeline. `createServer()` makes
+ * one; `connect(transport)` serves it on a connection. The same server serves any number of
+ * connections and both protocol eras.
+ */
+import { type ComposedMiddleware, compose, type Middleware } from '../middleware/compose.js';
+import { type Hooks, hooks, isHooks } from '../middleware/hooks.js';
+import {
+  CancelledError,
+  InvalidParamsError,
+  MethodNotFoundError,
+  type RampartError,
+  toRampartError,
+  UnsupportedProtocolVersionError,
+} from '../protocol/errors.js';
+import {
+  failure,
+  isRequest,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  success,
+} from '../protocol/jsonrpc.js';
+import type { Icon, Implementation, ServerCapabilities } from '../protocol/types.js';
+import {
+  type Era,
+  isModernVersion,
+  LATEST_LEGACY_VERSION,
+  META,
+  MODERN_VERSIONS,
+} from '../protocol/versions.js';
+import { Session, type SessionHost, type SessionLimits } from '../session/session.js';
+import type { MessageExtra, Transport } from '../transports/types.js';
+import { Context } from './context.js';
+import { type DispatchHost, methods, notifications } from './dispatch.js';
+import {
+  type CacheHint,
+  compilePrompt,
+  compileResource,
+  compileResourceTemplate,
+  compileTool,
+  type PromptConfig,
+  type PromptEntry,
+  type PromptHandler,
+  type ResourceConfig,
+  type ResourceEntry,
+  type ResourceHandler,
+  type ResourceTemplateConfig,
+  type ResourceTemplateEntry,
+  type ResourceTemplateHandler,
+  type ToolConfig,
+  type ToolEntry,
+  type ToolHandler,
+} from './features.js';
+import { RequestStateCodec } from './input-required.js';
+import { createLogger, type Logger } from './logger.js';
+import { Registry } from './registry.js';
+import type { SchemaLike } from './schema.js';
+
+export interface ServerOptions<Deps = undefined> {
+  name: string;
+  version: string;
+  title?: string;
+  description?: string;
+  websiteUrl?: string;
+  icons?: Icon[];
+  /** Guidance for the model on how to use this server, sent at initialize / discover. */
+  instructions?: string;
+  /** Extra capabilities to advertise (e.g. `experimental`). */
+  capabilities?: ServerCapabilities;
+  /** The server's own logger (default: pino JSON on stderr at `LOG_LEVEL`). */
+  logger?: Logger;
+  /** Items per page in list results; 0 disables pagination. Default 100. */
+  pageSize?: number;
+  /** Secret that signs `requestState` (share it across instances). Default: random per process. */
+  requestStateSecret?: string;
+  /** Per-connection limits (in-flight requests, pending client requests, subscriptions, batch size). */
+  limits?: SessionLimits;
+  /** Default cache hints for cacheable results on the 2026-07-28 era, by method. */
+  cacheHints?: Partial<Record<string, CacheHint>>;
+  /** Dependencies handed to every handler as `ctx.deps` (the lifespan sets these in production). */
+  deps?: Deps;
+  /** How long a closing connection lets in-flight requests finish. Default 5 s. */
+  drainTimeoutMs?: number;
+}
+
+/** A registered item's handle: update or remove it after registration. */
+export interface Registered<C> {
+  update(config: Partial<C>): void;
+  remove(): void;
+}
+
+type ServerEvent =
+  | { kind: 'tools_list_changed' | 'prompts_list_changed' | 'resources_list_changed' }
+  | { kind: 'resource_updated'; uri: string };
+
+/** The MCP server. */
+export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
+  readonly info: Implementation;
+  readonly options: ServerOptions<Deps>;
+  readonly logger: Logger;
+  readonly tools: Registry<ToolEntry>;
+  readonly resources: Registry<ResourceEntry>;
+  readonly templates: Registry<ResourceTemplateEntry>;
+  readonly prompts: Registry<PromptEntry>;
+  readonly sessions = new Set<Session>();
+  readonly requestState: RequestStateCodec;
+  readonly pageSize: number;
+  deps: Deps;
+
+  private readonly middleware: Middleware<Context<Deps>>[] = [];
+  private chain: ComposedMiddleware<Context<Deps>, unknown> | undefined;
+  private readonly listeners = new Set<(event: ServerEvent) => void>();
+  private pendingEvents = new Set<ServerEvent['kind']>();
+  private capabilitiesCache: ServerCapabilities | undefined;
+  /** How many times the middleware chain was composed (observable in tests). */
+  compositions = 0;
+
+  constructor(options: ServerOptions<Deps>) {
+    this.options = options;
+    this.info = { name: options.name, version: options.version };
+    for (const k of ['title', 'description', 'websiteUrl', 'icons'] as const) {
+      if (options[k] !== undefined) (this.info as unknown as Record<string, unknown>)[k] = options[k];
+    }
+    this.logger = options.logger ?? createLogger({ name: options.name });
+    this.pageSize = options.pageSize ?? 100;
+    this.requestState = new RequestStateCodec(options.requestStateSecret);
+    this.deps = options.deps as Deps;
+    this.tools = new Registry('Tool', () => this.changed('tools_list_changed'));
+    this.resources = new Registry('Resource', () => this.changed('resources_list_changed'));
+    this.templates = new Registry('Resource template', () => this.changed('resources_list_changed'));
+    this.prompts = new Registry('Prompt', () => this.changed('prompts_list_changed'));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Registration
+
+  /** Registers a tool. `config.inputSchema`/`outputSchema` take zod, any Standard Schema, or JSON Schema. */
+  tool<In extends SchemaLike | undefined = undefined, Out extends SchemaLike | undefined = undefined>(
+    name: string,
+    config: ToolConfig<In, Out>,
+    handler: ToolHandler<In, Out, Deps>,
+  ): Registered<ToolConfig<In, Out>>;
+  tool(name: string, handler: ToolHandler<undefined, undefined, Deps>): Registered<ToolConfig>;
+  tool(name: string, a: unknown, b?: unknown): Registered<any> {
+    const [config, handler] = (typeof a === 'function' ? [{}, a] : [a, b]) as [
+      ToolConfig<any, any>,
+      ToolEntry['handler'],
+    ];
+    this.tools.add(compileTool(name, config, handler));
+    let key = name;
+    return {
+      update: (patch: Partial<ToolConfig<any, any>> & { name?: string; handler?: ToolEntry['handler'] }) => {
+        const current = this.tools.get(key)!;
+        const next = compileTool(
+          patch.name ?? key,
+          { ...current.config, ...patch },
+          patch.handler ?? current.handler,
+        );
+        this.tools.replace(key, next);
+        key = next.key;
+      },
+      remove: () => void this.tools.remove(key),
+    };
+  }
+
+  /** Registers a static resource at a fixed URI. */
+  resource(uri: string, config: ResourceConfig, handler: ResourceHandler<Deps>): Registered<ResourceConfig>;
+  resource(uri: string, handler: ResourceHandler<Deps>): Registered<ResourceConfig>;
+  resource(uri: string, a: unknown, b?: unknown): Registered<ResourceConfig> {
+    const [config, handler] = (typeof a === 'function' ? [{}, a] : [a, b]) as [
+      ResourceConfig,
+      ResourceHandler,
+    ];
+    this.resources.add(compileResource(uri, config, handler));
+    return {
+      update: (patch) => this.resources.replace(uri, compileResource(uri, { ...config, ...patch }, handler)),
+      remove: () => void this.resources.remove(uri),
+    };
+  }
+
+  /** Registers a resource template (RFC 6570), e.g. `users://{id}/profile`. */
+  resourceTemplate(
+    uriTemplate: string,
+    config: ResourceTemplateConfig<Deps>,
+    handler: ResourceTemplateHandler<Deps>,
+  ): Registered<ResourceTemplateConfig<Deps>> {
+    this.templates.add(compileResourceTemplate(uriTemplate, config, handler));
+    return {
+      update: (patch) =>
+        this.templates.replace(
+          uriTemplate,
+          compileResourceTemplate(uriTemplate, { ...config, ...patch }, handler),
+        ),
+      remove: () => void this.templates.remove(uriTemplate),
+    };
+  }
+
+  /** Registers a prompt; `config.arguments` is an object schema of strings or an argument list. */
+  prompt<Args extends SchemaLike | undefined = undefined>(
+    name: string,
+    config: PromptConfig<Args, Deps>,
+    handler: PromptHandler<Args, Deps>,
+  ): Registered<PromptConfig<Args, Deps>>;
+  prompt(name: string, handler: PromptHandler<undefined, Deps>): Registered<PromptConfig>;
+  prompt(name: string, a: unknown, b?: unknown): Registered<any> {
+    const [config, handler] = (typeof a === 'function' ? [{}, a] : [a, b]) as [
+      PromptConfig<any>,
+      PromptEntry['handler'],
+    ];
+    this.prompts.add(compilePrompt(name, config, handler));
+    return {
+      update: (patch: Partial<PromptConfig<any>>) =>
+        this.prompts.replace(name, compilePrompt(name, { ...config, ...patch }, handler)),
+      remove: () => void this.prompts.remove(name),
+    };
+  }
+
+  /**
+   * Adds middleware to the onion: a function `(ctx, next) => result`, or an object of per-method
+   * hooks (`{ onCallTool, onListTools, onRequest, ... }`). Outermost first, in registration order.
+   */
+  use(middleware: Middleware<Context<Deps>> | Hooks): this {
+    this.middleware.push(isHooks(middleware) ? hooks(middleware) : middleware);
+    this.chain = undefined;
+    return this;
+  }
+
+  /** The composed chain, built once and again only after `use()` changes the stack. */
+  private composed(): ComposedMiddleware<Context<Deps>, unknown> {
+    if (!this.chain) {
+      this.chain = compose(this.middleware);
+      this.compositions++;
+    }
+    return this.chain;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connections
+
+  /** Serves this server on a transport (one connection = one session). Resolves once started. */
+  async connect(transport: Transport): Promise<Session> {
+    this.composed();
+    const session = new Session(transport, this, this.options.limits);
+    session.drainOnPeerClose = this.options.drainTimeoutMs ?? 5_000;
+    this.sessions.add(session);
+    try {
+      await session.start();
+    } catch (err) {
+      this.sessions.delete(session);
+      throw err;
+    }
+    return session;
+  }
+
+  /** Closes every connection, letting in-flight requests finish for up to `drainMs`. */
+  async close(drainMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
+    await Promise.all([...this.sessions].map((s) => s.close(drainMs)));
+  }
+
+  /** Tells subscribed clients that a resource changed (`notifications/resources/updated`). */
+  notifyResourceUpdated(uri: string): void {
+    this.emit({ kind: 'resource_updated', uri });
+  }
+
+  /** Listens to server change events (used by `subscriptions/listen` and transports). */
+  onEvent(listener: (event: ServerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: ServerEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error({ err }, 'server event listener failed');
+      }
+    }
+    if (event.kind === 'resource_updated') {
+      for (const s of this.sessions) {
+        if (s.era === 'legacy' && s.subscriptions.has(event.uri)) {
+          void s.notify('notifications/resources/updated', { uri: event.uri });
+        }
+      }
+      return;
+    }
+    const method = `notifications/${event.kind.replace('_list_changed', '')}/list_changed`;
+    for (const s of this.sessions) if (s.era === 'legacy' && s.initialized) void s.notify(method, {});
+  }
+
+  /** Coalesces registry changes made in one tick into one `list_changed` per kind. */
+  private changed(kind: 'tools_list_changed' | 'prompts_list_changed' | 'resources_list_changed'): void {
+    this.capabilitiesCache = undefined;
+    if (this.pendingEvents.size === 0) {
+      queueMicrotask(() => {
+        const kinds = this.pendingEvents;
+        this.pendingEvents = new Set();
+        for (const k of kinds) this.emit({ kind: k } as ServerEvent);
+      });
+    }
+    this.pendingEvents.add(kind);
+  }
+
+  /** The capabilities this server advertises, derived from what is registered. */
+  capabilities(): ServerCapabilities {
+    if (!this.capabilitiesCache) {
+      const caps: ServerCapabilities = { ...this.options.capabilities };
+      if (this.tools.size > 0 || this.options.capabilities?.tools) caps.tools = { listChanged: true };
+      if (this.resources.size > 0 || this.templates.size > 0 || this.options.capabilities?.resources) {
+        caps.resources = { subscribe: true, listChanged: true };
+      }
+      if (this.prompts.size > 0 || this.options.capabilities?.prompts) caps.prompts = { listChanged: true };
+      caps.logging = {};
+      caps.completions = {};
+      this.capabilitiesCache = caps;
+    }
+    return this.capabilitiesCache;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The pipeline: envelope → context → middleware → dispatch → encode
+
+  /** SessionHost: handles one request or notification from a session. */
+  async handle(
+    session: Session,
+    message: JsonRpcMessage,
+    extra: MessageExtra | undefined,
+  ): Promise<JsonRpcResponse | undefined> {
+    const msg = message as JsonRpcRequest;
+    const id = isRequest(msg) ? msg.id : undefined;
+    let era: Era;
+    let version: string;
+    try {
+      [era, version] = this.classify(session, msg);
+    } catch (err) {
+      return id === undefined ? undefined : failure(id, toRampartError(err).toJsonRpc());
+    }
+    const ctx = new Context<Deps>(
+      {
+        method: msg.method,
+        params: msg.params,
+        requestId: id,
+        session,
+        extra,
+        era,
+        protocolVersion: version,
+        deps: this.deps,
+      },
+      this.logger,
+    );
+    if (id === undefined) {
+      await this.runNotification(ctx);
+      return undefined;
+    }
+    session.track(id, ctx);
+    try {
+      const result = await this.composed()(ctx, this.terminal);
+      if (ctx.aborted && ctx.signal.reason instanceof CancelledError && !session.isClosed) {
+        // MCP: the receiver of a cancelled request SHOULD NOT answer it.
+        return undefined;
+      }
+      return success(
+        id,
+        era === 'modern' ? this.encodeModern(ctx.method, result) : (result as Record<string, unknown>),
+      );
+    } catch (err) {
+      if (ctx.aborted && ctx.signal.reason instanceof CancelledError && !session.isClosed) return undefined;
+      return failure(id, this.renderError(err, ctx));
+    }
+  }
+
+  /** Decides the era and version of one message, pinning the session's era on its first request. */
+  private classify(session: Session, msg: JsonRpcRequest): [Era, string] {
+    const meta = msg.params?._meta as Record<string, unknown> | undefined;
+    if (meta !== undefined && typeof meta === 'object' && meta !== null && META.protocolVersion in meta) {
+      const version = meta[META.protocolVersion];
+      if (typeof version !== 'string' || !isModernVersion(version)) {
+        throw new UnsupportedProtocolVersionError(String(version), MODERN_VERSIONS);
+      }
+      const caps = meta[META.clientCapabilities];
+      if (msg.id !== undefined && (typeof caps !== 'object' || caps === null || Array.isArray(caps))) {
+        throw new InvalidParamsError(`Invalid _meta envelope: "${META.clientCapabilities}" is required`, {
+          details: [{ path: `_meta.${META.clientCapabilities}`, message: 'required object' }],
+        });
+      }
+      if (session.era === undefined && msg.method !== 'server/discover' && msg.id !== undefined) {
+        session.era = 'modern';
+        session.protocolVersion = version;
+        session.initialized = true;
+      }
+      return ['modern', version];
+    }
+    if (session.era === 'modern' && msg.method === 'initialize') {
+      // Once a connection is modern it never falls back to the initialize handshake.
+      throw new UnsupportedProtocolVersionError(
+        String(msg.params?.protocolVersion ?? 'unknown'),
+        MODERN_VERSIONS,
+      );
+    }
+    return ['legacy', session.era === 'legacy' ? session.protocolVersion! : LATEST_LEGACY_VERSION];
+  }
+
+  private readonly terminal = (ctx: Context<Deps>): Promise<unknown> => {
+    const method = methods[ctx.method];
+    if (method === undefined || !method.eras.includes(ctx.era)) {
+      return Promise.reject(new MethodNotFoundError(ctx.method));
+    }
+    return method.run(this, ctx);
+  };
+
+  private async runNotification(ctx: Context<Deps>): Promise<void> {
+    try {
+      await this.composed()(ctx, async (c) => {
+        await notifications[c.method]?.(this, c);
+        return undefined;
+      });
+    } catch (err) {
+      ctx.logger.warn({ err }, 'notification handling failed');
+    }
+  }
+
+  /** Adds what the 2026-07-28 era requires on results: `resultType`, cache hints, server identity. */
+  private encodeModern(method: string, result: unknown): Record<string, unknown> {
+    const out = { ...(result as Record<string, unknown>) };
+    if (out.resultType === undefined) out.resultType = 'complete';
+    if (out.resultType === 'complete' && CACHEABLE.has(method)) {
+      const hint = this.options.cacheHints?.[method];
+      if (typeof out.ttlMs !== 'number') out.ttlMs = hint?.ttlMs ?? 0;
+      if (out.cacheScope !== 'public' && out.cacheScope !== 'private')
+        out.cacheScope = hint?.cacheScope ?? 'private';
+    }
+    out._meta = { ...(out._meta as Record<string, unknown> | undefined), [META.serverInfo]: this.info };
+    return out;
+  }
+
+  /** The one error shape: stable code, message (redacted when internal), data with type and correlation id. */
+  renderError(err: unknown, ctx: Context<any>): ReturnType<RampartError['toJsonRpc']> {
+    const error = toRampartError(err);
+    if (!error.expose) ctx.logger.error({ err }, 'request failed');
+    return error.toJsonRpc(ctx.correlationId);
+  }
+
+  /** SessionHost: a session ended. */
+  sessionClosed(session: Session): void {
+    this.sessions.delete(session);
+  }
+
+  /** SessionHost: an error nobody awaits. */
+  reportError(error: Error, session: Session): void {
+    this.logger.warn({ err: error, sessionId: session.id }, 'connection error');
+  }
+}
+
+const CACHEABLE = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'server/discover',
+]);
+
+/** Creates an MCP server. */
+export function createServer<Deps = undefined>(options: ServerOptions<Deps>): McpServer<Deps> {
+  return new McpServer<Deps>(options);
+}

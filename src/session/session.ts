@@ -1,0 +1,369 @@
+/**
+ * One client connection: binds a transport to a server, validates every incoming message, tracks
+ * in-flight requests (for cancellation and draining) and the server→client requests awaiting answers,
+ * and holds the connection's negotiated state (era, version, client capabilities, log level,
+ * resource subscriptions).
+ */
+import { randomBytes } from 'node:crypto';
+import { CancelledError, InvalidRequestError, RampartError } from '../protocol/errors.js';
+import {
+  ErrorCode,
+  failure,
+  isRequest,
+  isResponse,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  validateMessage,
+} from '../protocol/jsonrpc.js';
+import {
+  type ClientCapabilities,
+  type Implementation,
+  LOGGING_LEVELS,
+  type LoggingLevel,
+} from '../protocol/types.js';
+import { allowsBatches, type Era } from '../protocol/versions.js';
+import type { MessageExtra, Transport } from '../transports/types.js';
+
+/** What a session asks of the server that owns it. */
+export interface SessionHost {
+  /** Handles one request or notification; resolves to the response (undefined for notifications). */
+  handle(
+    session: Session,
+    message: JsonRpcMessage,
+    extra: MessageExtra | undefined,
+  ): Promise<JsonRpcResponse | undefined>;
+  /** Called once when the session ends. */
+  sessionClosed(session: Session): void;
+  /** Reports an error nobody awaits (transport failures, late responses). */
+  reportError(error: Error, session: Session): void;
+}
+
+export interface SessionLimits {
+  /** Requests processed at once; more are refused with an overload error. Default 10 000. */
+  maxInflight?: number;
+  /** Server→client requests awaiting an answer. Default 1 000. */
+  maxPendingClientRequests?: number;
+  /** How long a server→client request waits for its answer. Default 60 s. */
+  clientRequestTimeoutMs?: number;
+  /** Resource subscriptions per session. Default 1 000. */
+  maxSubscriptions?: number;
+  /** Messages in one JSON-RPC batch. Default 100. */
+  maxBatchSize?: number;
+}
+
+/** An in-flight request's cancellation handle. */
+interface Inflight {
+  abort(reason?: unknown): void;
+}
+
+interface Pending {
+  resolve(result: Record<string, unknown>): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  cleanup?: () => void;
+}
+
+const LEVEL_RANK = new Map(LOGGING_LEVELS.map((l, i) => [l, i]));
+
+/** A client's connection to the server. */
+export class Session {
+  readonly id = randomBytes(16).toString('hex');
+  era: Era | undefined;
+  protocolVersion: string | undefined;
+  clientInfo: Implementation | undefined;
+  clientCapabilities: ClientCapabilities | undefined;
+  /** Set by `initialize` (legacy) or the first valid envelope (modern). */
+  initialized = false;
+  /** The minimum level for `notifications/message`; unset sends everything. */
+  logLevel: LoggingLevel | undefined;
+  readonly subscriptions = new Set<string>();
+  readonly inflight = new Map<JsonRpcId, Inflight>();
+  /** Arbitrary per-session state for middleware and handlers (bounded by what they put in it). */
+  readonly state = new Map<string, unknown>();
+
+  private readonly pending = new Map<JsonRpcId, Pending>();
+  private nextRequestId = 0;
+  private closed = false;
+  private readonly limits: Required<SessionLimits>;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly transport: Transport,
+    private readonly host: SessionHost,
+    limits: SessionLimits = {},
+  ) {
+    this.limits = {
+      maxInflight: limits.maxInflight ?? 10_000,
+      maxPendingClientRequests: limits.maxPendingClientRequests ?? 1_000,
+      clientRequestTimeoutMs: limits.clientRequestTimeoutMs ?? 60_000,
+      maxSubscriptions: limits.maxSubscriptions ?? 1_000,
+      maxBatchSize: limits.maxBatchSize ?? 100,
+    };
+  }
+
+  get maxSubscriptions(): number {
+    return this.limits.maxSubscriptions;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Wires the transport to this session and starts it. */
+  async start(): Promise<void> {
+    this.transport.onmessage = (message, extra) => this.receive(message, extra);
+    this.transport.onclose = () => void this.onTransportClosed();
+    this.transport.onerror = (err) => this.host.reportError(err, this);
+    await this.transport.start();
+  }
+
+  /** Entry point for every raw message from the transport (already JSON-parsed; arrays are batches). */
+  receive(raw: unknown, extra?: MessageExtra): void {
+    if (Array.isArray(raw)) {
+      void this.receiveBatch(raw, extra);
+      return;
+    }
+    const checked = validateMessage(raw);
+    if (!checked.ok) {
+      this.send(failure(checked.id, { ...checked.error, data: { type: 'invalid_request' } }));
+      return;
+    }
+    const message = checked.message;
+    if (isResponse(message)) {
+      this.settle(message);
+      return;
+    }
+    this.process(message as JsonRpcRequest, extra).then(
+      (response) => {
+        if (response) this.send(response);
+      },
+      (err) => this.host.reportError(err as Error, this),
+    );
+  }
+
+  private async receiveBatch(batch: unknown[], extra?: MessageExtra): Promise<void> {
+    if (batch.length === 0) {
+      this.send(failure(null, new InvalidRequestError('Invalid Request: empty batch').toJsonRpc()));
+      return;
+    }
+    if (!allowsBatches(this.protocolVersion)) {
+      const why = this.protocolVersion
+        ? `JSON-RPC batches are not supported in protocol version ${this.protocolVersion}`
+        : 'JSON-RPC batches are not allowed before initialization';
+      this.send(failure(null, new InvalidRequestError(why).toJsonRpc()));
+      return;
+    }
+    if (batch.length > this.limits.maxBatchSize) {
+      this.send(
+        failure(
+          null,
+          new InvalidRequestError(`Batch exceeds ${this.limits.maxBatchSize} messages`).toJsonRpc(),
+        ),
+      );
+      return;
+    }
+    const responses = await Promise.all(
+      batch.map(async (item): Promise<JsonRpcResponse | undefined> => {
+        const checked = validateMessage(item);
+        if (!checked.ok) return failure(checked.id, { ...checked.error, data: { type: 'invalid_request' } });
+        if (isResponse(checked.message)) {
+          this.settle(checked.message);
+          return undefined;
+        }
+        if ((checked.message as JsonRpcRequest).method === 'initialize') {
+          const id = isRequest(checked.message) ? checked.message.id : null;
+          return failure(id, new InvalidRequestError('initialize must not be part of a batch').toJsonRpc());
+        }
+        return this.process(checked.message as JsonRpcRequest, extra);
+      }),
+    );
+    const out = responses.filter((r): r is JsonRpcResponse => r !== undefined);
+    if (out.length > 0) this.send(out as unknown as JsonRpcMessage);
+  }
+
+  /** Runs one request or notification through the server, tracking it while in flight. */
+  async process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
+    if (!isRequest(message)) return this.host.handle(this, message, extra);
+    if (this.closed) {
+      return failure(
+        message.id,
+        new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session is closed').toJsonRpc(),
+      );
+    }
+    if (this.inflight.has(message.id)) {
+      return failure(
+        message.id,
+        new InvalidRequestError(`Request id ${message.id} is already in flight`).toJsonRpc(),
+      );
+    }
+    if (this.inflight.size >= this.limits.maxInflight) {
+      return failure(
+        message.id,
+        new RampartError('overloaded', ErrorCode.Overloaded, 'Too many requests in flight', {
+          retryAfterMs: 100,
+        }).toJsonRpc(),
+      );
+    }
+    try {
+      return await this.host.handle(this, message, extra);
+    } finally {
+      this.inflight.delete(message.id);
+      if (this.inflight.size === 0 && this.idleWaiters.length > 0) {
+        for (const wake of this.idleWaiters.splice(0)) wake();
+      }
+    }
+  }
+
+  /** Registers the cancellation handle of a request the host started. */
+  track(id: JsonRpcId, handle: Inflight): void {
+    this.inflight.set(id, handle);
+  }
+
+  /** `notifications/cancelled`: aborts the named in-flight request, if any. */
+  cancel(id: JsonRpcId, reason?: string): boolean {
+    const handle = this.inflight.get(id);
+    if (!handle) return false;
+    handle.abort(new CancelledError(reason ? `Request cancelled: ${reason}` : 'Request cancelled'));
+    return true;
+  }
+
+  /** Sends a message; failures of a closed or broken transport are reported, never thrown. */
+  send(message: JsonRpcMessage, relatedRequestId?: JsonRpcId): Promise<void> {
+    return this.transport
+      .send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
+      .catch((err) => {
+        // After close, a vanished peer is expected; before it, a failed send is worth a log line.
+        if (!this.closed) this.host.reportError(err as Error, this);
+      });
+  }
+
+  /** Sends a notification to the client. */
+  notify(method: string, params: Record<string, unknown>, relatedRequestId?: JsonRpcId): Promise<void> {
+    return this.send({ jsonrpc: '2.0', method, params }, relatedRequestId);
+  }
+
+  /** Sends a server→client request and resolves with its result. */
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: { signal?: AbortSignal; relatedRequestId?: JsonRpcId; timeoutMs?: number } = {},
+  ): Promise<Record<string, unknown>> {
+    if (this.closed) return Promise.reject(new CancelledError('Session is closed'));
+    if (this.pending.size >= this.limits.maxPendingClientRequests) {
+      return Promise.reject(
+        new RampartError('overloaded', ErrorCode.Overloaded, 'Too many pending client requests'),
+      );
+    }
+    const id = `s-${this.nextRequestId++}`;
+    return new Promise((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.limits.clientRequestTimeoutMs;
+      const entry: Pending = {
+        resolve,
+        reject,
+        timer: setTimeout(
+          () =>
+            this.failPending(
+              id,
+              new RampartError(
+                'timeout',
+                ErrorCode.RequestTimeout,
+                `Client did not answer ${method} in ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        ),
+      };
+      const signal = options.signal;
+      if (signal) {
+        if (signal.aborted) {
+          clearTimeout(entry.timer);
+          reject(signal.reason);
+          return;
+        }
+        const onAbort = () => {
+          this.failPending(id, signal.reason instanceof Error ? signal.reason : new CancelledError());
+          void this.notify('notifications/cancelled', { requestId: id, reason: 'The request was cancelled' });
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(id, entry);
+      const message: JsonRpcMessage =
+        params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+      this.send(message, options.relatedRequestId);
+    });
+  }
+
+  private failPending(id: JsonRpcId, error: Error): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    entry.cleanup?.();
+    entry.reject(error);
+  }
+
+  private settle(response: JsonRpcResponse): void {
+    const entry = response.id === null ? undefined : this.pending.get(response.id);
+    if (!entry) {
+      this.host.reportError(new Error(`Response for unknown request id ${String(response.id)}`), this);
+      return;
+    }
+    this.pending.delete(response.id!);
+    clearTimeout(entry.timer);
+    entry.cleanup?.();
+    if ('error' in response) {
+      const e = response.error;
+      entry.reject(new RampartError('client_error', e.code, e.message, { details: e.data }));
+    } else {
+      entry.resolve(response.result);
+    }
+  }
+
+  /** Whether a client-visible log at `level` passes. `requestLevel` null means the request asked for none. */
+  shouldLog(level: LoggingLevel, requestLevel?: LoggingLevel | null): boolean {
+    if (requestLevel === null) return false;
+    const threshold = requestLevel ?? this.logLevel;
+    if (threshold === undefined) return true;
+    return (LEVEL_RANK.get(level) ?? 0) >= (LEVEL_RANK.get(threshold) ?? 0);
+  }
+
+  /** Resolves once no request is in flight (or at once when none is). */
+  idle(): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Ends the session: waits up to `drainMs` for in-flight requests, aborts the rest, fails pending
+   * client requests, and closes the transport. Idempotent.
+   */
+  async close(drainMs = 0): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (drainMs > 0 && this.inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.idle(), new Promise<void>((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+    }
+    for (const handle of this.inflight.values()) handle.abort(new CancelledError('Session closed'));
+    for (const id of [...this.pending.keys()]) this.failPending(id, new CancelledError('Session closed'));
+    this.subscriptions.clear();
+    try {
+      await this.transport.close();
+    } catch (err) {
+      this.host.reportError(err as Error, this);
+    }
+    this.host.sessionClosed(this);
+  }
+
+  private async onTransportClosed(): Promise<void> {
+    // The peer went away (EOF on stdin, closed socket): finish what was accepted, then end.
+    await this.close(this.drainOnPeerClose);
+  }
+
+  /** How long to let in-flight requests finish after the peer closed the connection. */
+  drainOnPeerClose = 5_000;
+}
