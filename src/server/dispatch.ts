@@ -454,7 +454,7 @@ async function listen(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
 /** Method table. */
 export const methods: Record<string, { eras: Era[]; run: MethodFn }> = {
   initialize: { eras: LEGACY, run: initialize },
-  ping: { eras: BOTH, run: async () => ({}) },
+  ping: { eras: LEGACY, run: async () => ({}) },
   'server/discover': { eras: MODERN, run: discover },
   'tools/list': { eras: BOTH, run: async (h, c) => page(h, c, h.tools, 'tools') },
   'tools/call': { eras: BOTH, run: callTool },

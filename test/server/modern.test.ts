@@ -1,0 +1,276 @@
+/** The 2026-07-28 era (server/discover, `_meta` envelope, input_required, subscriptions/listen). */
+import { describe, expect, it } from 'vitest';
+import { connectV2 } from '../fixtures/clients.js';
+import { featureServer } from '../fixtures/feature-server.js';
+import { envelope, rawPeer } from '../fixtures/raw.js';
+
+const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+
+describe('modern era through the SDK v2 client', () => {
+  it('discovers the server: versions, capabilities, identity and instructions', async () => {
+    const { server } = featureServer();
+    const client = await connectV2(server);
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    expect(client.getDiscoverResult()).toMatchObject({
+      supportedVersions: ['2026-07-28'],
+      capabilities: { tools: { listChanged: true }, resources: { subscribe: true } },
+      instructions: 'Use the tools.',
+    });
+    expect(client.getServerVersion()).toMatchObject({ name: 'features', version: '1.2.3' });
+  });
+
+  it('serves the v2 client in its legacy mode with the initialize handshake', async () => {
+    const { server } = featureServer();
+    const client = await connectV2(server, {}, 'legacy');
+    expect(client.getNegotiatedProtocolVersion()).toBe('2025-11-25');
+    expect((await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } })).structuredContent).toEqual({
+      sum: 2,
+    });
+  });
+
+  it('calls tools, reads resources and gets prompts statelessly', async () => {
+    const { server } = featureServer();
+    const client = await connectV2(server);
+    expect((await client.listTools()).tools.length).toBeGreaterThan(5);
+    expect((await client.callTool({ name: 'add', arguments: { a: 20, b: 22 } })).structuredContent).toEqual({
+      sum: 42,
+    });
+    expect((await client.readResource({ uri: 'users://7/profile' })).contents[0]).toMatchObject({
+      text: '{"id":"7"}',
+    });
+    const prompt = await client.getPrompt({ name: 'greet', arguments: { name: 'Zoe' } });
+    expect(prompt.messages[0].content).toEqual({ type: 'text', text: 'Say hello to Zoe' });
+    const completion = await client.complete({
+      ref: { type: 'ref/prompt', name: 'review' },
+      argument: { name: 'language', value: 'r' },
+    });
+    expect(completion.completion.values).toEqual(['rust']);
+  });
+
+  it('reports progress on the modern era', async () => {
+    const { server } = featureServer();
+    const client = await connectV2(server);
+    const seen: number[] = [];
+    await client.callTool(
+      { name: 'progress', arguments: {} },
+      { onprogress: (p: { progress: number }) => seen.push(p.progress) },
+    );
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('fulfils elicitation, sampling and roots through input_required round trips', async () => {
+    const { server } = featureServer();
+    const client = await connectV2(server, { elicitation: { form: {} }, sampling: {}, roots: {} });
+    const asked: string[] = [];
+    client.setRequestHandler('elicitation/create', async (req: any) => {
+      asked.push(req.params.message);
+      return { action: 'accept', content: { name: 'Grace' } };
+    });
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant',
+      content: { type: 'text', text: 'hello there' },
+      model: 'm',
+    }));
+    client.setRequestHandler('roots/list', async () => ({ roots: [{ uri: 'file:///r' }] }));
+    expect((await client.callTool({ name: 'ask_name', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'hello Grace' },
+    ]);
+    expect((await client.callTool({ name: 'ask_model', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'model said: hello there' },
+    ]);
+    expect((await client.callTool({ name: 'roots', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'file:///r' },
+    ]);
+    expect((await client.callTool({ name: 'two_questions', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'accept/accept' },
+    ]);
+    expect(asked).toEqual(['What is your name?', 'first?', 'second?']);
+  });
+
+  it('streams the notifications a subscriptions/listen asked for, and only those', async () => {
+    const { server } = featureServer();
+    const client = await connectV2(server);
+    const seen: string[] = [];
+    client.setNotificationHandler('notifications/tools/list_changed', () => void seen.push('tools'));
+    client.setNotificationHandler(
+      'notifications/resources/updated',
+      (n: any) => void seen.push(`updated ${n.params.uri}`),
+    );
+    client.setNotificationHandler('notifications/prompts/list_changed', () => void seen.push('prompts'));
+    const sub = await client.listen({ toolsListChanged: true, resourceSubscriptions: ['test://static'] });
+    expect(sub.honoredFilter).toEqual({ toolsListChanged: true, resourceSubscriptions: ['test://static'] });
+    server.tool('late', () => 'x');
+    server.prompt('late_prompt', () => 'x');
+    server.notifyResourceUpdated('test://static');
+    server.notifyResourceUpdated('test://blob');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.sort()).toEqual(['tools', 'updated test://static']);
+    await sub.close();
+    expect(await sub.closed).toBe('local');
+  });
+});
+
+describe('modern era on the wire', () => {
+  it('marks results complete, adds cache hints to cacheable results and names the server', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    const list = await peer.request({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/list',
+      params: { _meta: envelope() },
+    });
+    expect(list.result).toMatchObject({ resultType: 'complete', ttlMs: 0, cacheScope: 'private' });
+    expect(list.result._meta[SERVER_INFO]).toMatchObject({ name: 'features', version: '1.2.3' });
+    const call = await peer.request({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'now', arguments: {}, _meta: envelope() },
+    });
+    expect(call.result.resultType).toBe('complete');
+    expect(call.result.ttlMs).toBeUndefined();
+  });
+
+  it('rejects an unsupported envelope version with -32022 listing the supported ones', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    const r = await peer.request({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/list',
+      params: { _meta: envelope({ 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }) },
+    });
+    expect(r.error.code).toBe(-32022);
+    expect(r.error.data).toMatchObject({ supported: ['2026-07-28'], requested: '2099-01-01' });
+  });
+
+  it('rejects an envelope without client capabilities with -32602', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    const r = await peer.request({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/list',
+      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+    });
+    expect(r.error.code).toBe(-32602);
+  });
+
+  it('has no ping, initialize handshake or logging/setLevel once the connection is modern', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    const ping = await peer.request({ jsonrpc: '2.0', id: 1, method: 'ping', params: { _meta: envelope() } });
+    expect(ping.error.code).toBe(-32601);
+    const setLevel = await peer.request({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'logging/setLevel',
+      params: { level: 'info', _meta: envelope() },
+    });
+    expect(setLevel.error.code).toBe(-32601);
+    const init = await peer.request({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    });
+    expect(init.error.code).toBe(-32022);
+    expect(init.error.data.supported).toEqual(['2026-07-28']);
+  });
+
+  it('sends notifications/message only at or above the level the request names', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    await peer.request({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'log', _meta: envelope() },
+    });
+    expect(peer.received.filter((m) => m.method === 'notifications/message')).toEqual([]);
+    await peer.request({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'log', _meta: envelope({ 'io.modelcontextprotocol/logLevel': 'error' }) },
+    });
+    expect(
+      peer.received.filter((m) => m.method === 'notifications/message').map((m) => m.params.level),
+    ).toEqual(['error']);
+  });
+
+  it('signs requestState: tampered, foreign or replayed-elsewhere states are refused', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    const meta = envelope({ 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } });
+    const first = await peer.request({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'two_questions', arguments: {}, _meta: meta },
+    });
+    expect(first.result.resultType).toBe('input_required');
+    const [key] = Object.keys(first.result.inputRequests);
+    expect(first.result.inputRequests[key]).toMatchObject({
+      method: 'elicitation/create',
+      params: { message: 'first?' },
+    });
+    const state: string = first.result.requestState;
+    const tampered = `${state.slice(0, -2)}xx`;
+    const bad = await peer.request({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'two_questions', arguments: {}, requestState: tampered, _meta: meta },
+    });
+    expect(bad.error.code).toBe(-32602);
+    const elsewhere = await peer.request({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'ask_name', arguments: {}, requestState: state, _meta: meta },
+    });
+    expect(elsewhere.error.code).toBe(-32602);
+    const second = await peer.request({
+      jsonrpc: '2.0',
+      id: 4,
+      method: 'tools/call',
+      params: {
+        name: 'two_questions',
+        arguments: {},
+        requestState: state,
+        inputResponses: { [key]: { action: 'decline' } },
+        _meta: meta,
+      },
+    });
+    expect(second.result.resultType).toBe('input_required');
+    const [key2] = Object.keys(second.result.inputRequests);
+    const done = await peer.request({
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'tools/call',
+      params: {
+        name: 'two_questions',
+        arguments: {},
+        requestState: second.result.requestState,
+        inputResponses: { [key2]: { action: 'cancel' } },
+        _meta: meta,
+      },
+    });
+    expect(done.result.content).toEqual([{ type: 'text', text: 'decline/cancel' }]);
+  });
+
+  it('refuses input the request did not declare the client capability for (-32021)', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    const r = await peer.request({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'ask_model', arguments: {}, _meta: envelope() },
+    });
+    expect(r.error.code).toBe(-32021);
+    expect(r.error.data.requiredCapabilities).toEqual({ sampling: {} });
+  });
+});
