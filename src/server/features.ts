@@ -21,6 +21,7 @@ import {
   isStandardSchema,
   type JsonSchema,
   type SchemaLike,
+  type StandardSchemaV1,
 } from './schema.js';
 import { UriTemplate } from './uri-template.js';
 
@@ -231,11 +232,14 @@ export interface PromptArgument {
   required?: boolean;
 }
 
-export interface PromptConfig<Args extends SchemaLike | undefined = undefined, Deps = any> {
+/** What a prompt's `arguments` may be: an object schema of strings, or the argument list itself. */
+export type PromptArgs = SchemaLike | PromptArgument[] | undefined;
+
+export interface PromptConfig<Args extends PromptArgs = undefined, Deps = any> {
   title?: string;
   description?: string;
   /** An object schema of string arguments, or the argument list itself. */
-  arguments?: Args | PromptArgument[];
+  arguments?: Args;
   icons?: Icon[];
   _meta?: Record<string, unknown>;
   complete?: Record<string, Completer<Deps>>;
@@ -244,7 +248,7 @@ export interface PromptConfig<Args extends SchemaLike | undefined = undefined, D
 export type PromptReturn = GetPromptResult | InputRequiredResult | string;
 
 export type PromptHandler<Args, Deps = any> = (
-  args: Args extends SchemaLike ? InferOutput<Args> : Record<string, string | undefined>,
+  args: Args extends StandardSchemaV1 ? InferOutput<Args> : Record<string, string | undefined>,
   ctx: Context<Deps>,
 ) => Promise<PromptReturn> | PromptReturn;
 

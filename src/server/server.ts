@@ -39,6 +39,7 @@ import {
   compileResource,
   compileResourceTemplate,
   compileTool,
+  type PromptArgs,
   type PromptConfig,
   type PromptEntry,
   type PromptHandler,
@@ -197,7 +198,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   }
 
   /** Registers a prompt; `config.arguments` is an object schema of strings or an argument list. */
-  prompt<Args extends SchemaLike | undefined = undefined>(
+  prompt<Args extends PromptArgs = undefined>(
     name: string,
     config: PromptConfig<Args, Deps>,
     handler: PromptHandler<Args, Deps>,

@@ -35,7 +35,8 @@ export class MemoryTransport implements Transport {
     for (const message of this.queue.splice(0)) this.onmessage?.(message);
   }
 
-  async send(message: JsonRpcMessage): Promise<void> {
+  /** Accepts any JSON-RPC message shape, ours or the official SDK's. */
+  async send(message: JsonRpcMessage | Record<string, unknown>): Promise<void> {
     if (this.closed) throw new Error('MemoryTransport is closed');
     const peer = this.peer;
     if (!peer || peer.closed) throw new Error('MemoryTransport peer is closed');

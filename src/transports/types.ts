@@ -10,9 +10,15 @@ export interface MessageExtra {
   /** The transport-level session id (e.g. `Mcp-Session-Id`), when the transport has one. */
   sessionId?: string;
   /** The authenticated principal, when the transport authenticated the message. */
-  authInfo?: { token?: string; clientId?: string; scopes?: string[]; [key: string]: unknown };
+  authInfo?: {
+    token?: string;
+    clientId?: string;
+    scopes?: string[];
+    expiresAt?: number;
+    extra?: Record<string, unknown>;
+  };
   /** Transport request details (HTTP headers and the like). */
-  requestInfo?: { headers?: Record<string, string | string[] | undefined>; [key: string]: unknown };
+  requestInfo?: { headers?: Record<string, string | string[] | undefined>; url?: URL };
 }
 
 export interface SendOptions {

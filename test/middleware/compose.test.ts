@@ -102,7 +102,7 @@ describe('server.use()', () => {
   it('lets a middleware observe a downstream error and recover from it', async () => {
     const s = server();
     const seen: string[] = [];
-    s.use(async (ctx, next) => {
+    s.use(async (_ctx, next) => {
       try {
         return await next();
       } catch (err) {
