@@ -1,0 +1,113 @@
+/** Building blocks: schema compilation, URI templates, request-state signing. */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { RequestStateCodec, UriTemplate } from '../../src/index.js';
+import { compileSchema } from '../../src/server/schema.js';
+
+describe('compileSchema', () => {
+  it('derives JSON Schema from zod once and validates with it', async () => {
+    const compiled = compileSchema(z.object({ a: z.number(), tags: z.array(z.string()).optional() }), true);
+    expect(compiled.jsonSchema).toMatchObject({ type: 'object', required: ['a'] });
+    expect(compiled.jsonSchema.$schema).toBeUndefined();
+    expect(await compiled.validate({ a: 1 })).toEqual({ ok: true, value: { a: 1 } });
+    const bad = await compiled.validate({ a: 'x', tags: [1] });
+    expect(bad).toMatchObject({ ok: false });
+    expect((bad as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(['a', 'tags.0']);
+  });
+
+  it('validates plain JSON Schema (draft 2020-12) with Ajv', async () => {
+    const compiled = compileSchema({
+      type: 'object',
+      properties: { n: { type: 'integer' }, items: { type: 'array', prefixItems: [{ type: 'string' }] } },
+      required: ['n'],
+    });
+    expect((await compiled.validate({ n: 1 })).ok).toBe(true);
+    expect(await compiled.validate({ n: 1.5 })).toMatchObject({ ok: false, issues: [{ path: 'n' }] });
+    expect((await compiled.validate({ n: 1, items: [3] })).ok).toBe(false);
+  });
+
+  it('accepts any Standard Schema, including async validators', async () => {
+    const schema = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'custom',
+        validate: async (v: unknown) =>
+          typeof (v as { x?: unknown }).x === 'string'
+            ? { value: v }
+            : { issues: [{ message: 'x must be a string', path: ['x'] }] },
+        jsonSchema: {
+          input: () => ({ type: 'object', properties: { x: { type: 'string' } } }),
+          output: () => ({ type: 'object' }),
+        },
+      },
+    };
+    const compiled = compileSchema(schema, true);
+    expect(compiled.jsonSchema).toEqual({ type: 'object', properties: { x: { type: 'string' } } });
+    expect(await compiled.validate({ x: 'ok' })).toEqual({ ok: true, value: { x: 'ok' } });
+    expect(await compiled.validate({ x: 1 })).toEqual({
+      ok: false,
+      issues: [{ path: 'x', message: 'x must be a string' }],
+    });
+  });
+
+  it('refuses tool schemas whose root is not an object, and invalid JSON Schemas', () => {
+    expect(() => compileSchema(z.string(), true)).toThrow(/type "object"/);
+    expect(() => compileSchema({ type: 'object', properties: { a: { type: 'nonsense' } } })).toThrow(
+      /Invalid JSON Schema/,
+    );
+  });
+});
+
+describe('UriTemplate', () => {
+  it('matches simple, reserved and query expressions', () => {
+    expect(new UriTemplate('users://{id}/profile').match('users://42/profile')).toEqual({ id: '42' });
+    expect(new UriTemplate('users://{id}/profile').match('users://42/other')).toBeUndefined();
+    expect(new UriTemplate('users://{id}/profile').match('users://a/b/profile')).toBeUndefined();
+    expect(new UriTemplate('file:///{+path}').match('file:///a/b/c.txt')).toEqual({ path: 'a/b/c.txt' });
+    expect(new UriTemplate('search://q{?term,limit}').match('search://q?limit=5&term=cats')).toEqual({
+      term: 'cats',
+      limit: '5',
+    });
+    expect(new UriTemplate('x://{a},{b}').match('x://1,2')).toEqual({ a: '1', b: '2' });
+    expect(new UriTemplate('x://{name}').match('x://hello%20world')).toEqual({ name: 'hello world' });
+  });
+
+  it('expands variables with encoding', () => {
+    expect(new UriTemplate('users://{id}/profile').expand({ id: 'a b' })).toBe('users://a%20b/profile');
+    expect(new UriTemplate('file:///{+path}').expand({ path: 'a/b' })).toBe('file:///a/b');
+    expect(new UriTemplate('s://q{?term}').expand({ term: 'x' })).toBe('s://q?term=x');
+  });
+});
+
+describe('RequestStateCodec', () => {
+  it('round-trips what it signed, for the same target only', () => {
+    const codec = new RequestStateCodec('secret');
+    const state = codec.sign({ target: 'tools/call:a', answers: { k: { action: 'accept' } }, app: 'mine' });
+    expect(codec.verify(state, 'tools/call:a')).toMatchObject({
+      answers: { k: { action: 'accept' } },
+      app: 'mine',
+    });
+    expect(() => codec.verify(state, 'tools/call:b')).toThrow(/another request/);
+  });
+
+  it('refuses states signed with another secret, tampered, expired or oversized', () => {
+    const a = new RequestStateCodec('one');
+    const b = new RequestStateCodec('two');
+    const state = a.sign({ target: 't', answers: {} });
+    expect(() => b.verify(state, 't')).toThrow(/signature/);
+    const [body, mac] = state.split('.');
+    const forged = Buffer.from(
+      JSON.stringify({ target: 't', answers: { x: {} }, exp: Date.now() + 1e6 }),
+    ).toString('base64url');
+    expect(() => a.verify(`${forged}.${mac}`, 't')).toThrow(/signature/);
+    expect(() => a.verify(body, 't')).toThrow(/malformed/);
+    const expired = new RequestStateCodec('one', -1).sign({ target: 't', answers: {} });
+    expect(() => a.verify(expired, 't')).toThrow(/expired/);
+    expect(() => a.verify('x'.repeat(300_000), 't')).toThrow(/malformed/);
+  });
+
+  it('lets instances that share a secret accept each other’s states', () => {
+    const state = new RequestStateCodec('shared').sign({ target: 't', answers: {} });
+    expect(new RequestStateCodec('shared').verify(state, 't').target).toBe('t');
+  });
+});
