@@ -38,7 +38,13 @@ describe('StdioServerTransport', () => {
     await t.transport.start();
     t.stdin.write('this is not json\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
     await tick();
-    expect(t.written).toEqual([{ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error', data: { type: 'parse_error' } } }]);
+    expect(t.written).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32700, message: 'Parse error', data: { type: 'parse_error' } },
+      },
+    ]);
     expect(t.messages).toEqual([{ jsonrpc: '2.0', id: 2, method: 'ping' }]);
   });
 
@@ -50,7 +56,10 @@ describe('StdioServerTransport', () => {
     t.stdin.write(`${'y'.repeat(2000)}\n`);
     await tick();
     expect(t.written).toHaveLength(2);
-    expect(t.written[0]).toMatchObject({ id: null, error: { code: -32600, message: 'Message exceeds 1024 bytes' } });
+    expect(t.written[0]).toMatchObject({
+      id: null,
+      error: { code: -32600, message: 'Message exceeds 1024 bytes' },
+    });
     expect(t.messages).toEqual([{ jsonrpc: '2.0', id: 3, method: 'ping' }]);
   });
 
@@ -58,7 +67,11 @@ describe('StdioServerTransport', () => {
     const t = setup();
     await t.transport.start();
     await t.transport.send({ jsonrpc: '2.0', id: 1, result: {} });
-    await t.transport.send({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } });
+    await t.transport.send({
+      jsonrpc: '2.0',
+      method: 'notifications/message',
+      params: { level: 'info', data: 'x' },
+    });
     t.stdin.end();
     await tick();
     await t.transport.close();
