@@ -421,6 +421,7 @@ async function listen(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
   const subscriptionId = ctx.requestId!;
   const stamp = { [META.subscriptionId]: subscriptionId };
   const s = session(ctx);
+  s.markStream(subscriptionId);
   await s.notify(
     'notifications/subscriptions/acknowledged',
     { _meta: stamp, notifications: honored },

@@ -9,7 +9,7 @@ import {
   CancelledError,
   InvalidParamsError,
   MethodNotFoundError,
-  type RampartError,
+  RampartError,
   toRampartError,
   UnsupportedProtocolVersionError,
 } from '../protocol/errors.js';
@@ -357,17 +357,18 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     session.track(id, ctx);
     try {
       const result = await this.composed()(ctx, this.terminal);
-      if (ctx.aborted && ctx.signal.reason instanceof CancelledError && !session.isClosed) {
-        // MCP: the receiver of a cancelled request SHOULD NOT answer it.
-        return undefined;
-      }
+      // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
+      if (ctx.aborted && ctx.signal.reason instanceof CancelledError) return undefined;
       return success(
         id,
         era === 'modern' ? this.encodeModern(ctx.method, result) : (result as Record<string, unknown>),
       );
     } catch (err) {
-      if (ctx.aborted && ctx.signal.reason instanceof CancelledError && !session.isClosed) return undefined;
-      return failure(id, this.renderError(err, ctx));
+      if (!ctx.aborted) return failure(id, this.renderError(err, ctx));
+      const reason = ctx.signal.reason;
+      if (reason instanceof CancelledError) return undefined;
+      // Aborted by a timeout or shutdown: the client learns why, not the AbortError it caused.
+      return failure(id, this.renderError(reason instanceof RampartError ? reason : err, ctx));
     }
   }
 

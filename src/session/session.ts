@@ -58,6 +58,9 @@ interface Inflight {
   abort(reason?: unknown): void;
 }
 
+/** Grace period for aborted handlers to send their final responses before the transport closes. */
+const ABORT_GRACE_MS = 100;
+
 interface Pending {
   resolve(result: Record<string, unknown>): void;
   reject(error: Error): void;
@@ -84,6 +87,8 @@ export class Session {
   readonly state = new Map<string, unknown>();
 
   private readonly pending = new Map<JsonRpcId, Pending>();
+  /** Long-lived requests (subscription streams) that end first when the session closes. */
+  private readonly streams = new Set<JsonRpcId>();
   private nextRequestId = 0;
   private closed = false;
   private readonly limits: Required<SessionLimits>;
@@ -210,6 +215,7 @@ export class Session {
       return await this.host.handle(this, message, extra);
     } finally {
       this.inflight.delete(message.id);
+      this.streams.delete(message.id);
       if (this.inflight.size === 0 && this.idleWaiters.length > 0) {
         for (const wake of this.idleWaiters.splice(0)) wake();
       }
@@ -219,6 +225,11 @@ export class Session {
   /** Registers the cancellation handle of a request the host started. */
   track(id: JsonRpcId, handle: Inflight): void {
     this.inflight.set(id, handle);
+  }
+
+  /** Marks an in-flight request as a stream that only ends on cancel or close (`subscriptions/listen`). */
+  markStream(id: JsonRpcId): void {
+    this.streams.add(id);
   }
 
   /** `notifications/cancelled`: aborts the named in-flight request, if any. */
@@ -343,13 +354,14 @@ export class Session {
   async close(drainMs = 0): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (drainMs > 0 && this.inflight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.idle(), new Promise<void>((r) => (timer = setTimeout(r, drainMs)))]);
-      clearTimeout(timer);
-    }
-    for (const handle of this.inflight.values()) handle.abort(new CancelledError('Session closed'));
-    for (const id of [...this.pending.keys()]) this.failPending(id, new CancelledError('Session closed'));
+    const shutdown = () => new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session closed');
+    // Streams never finish on their own: end them first so they can send their closing result.
+    for (const id of this.streams) this.inflight.get(id)?.abort(shutdown());
+    if (drainMs > 0) await this.idleWithin(drainMs);
+    for (const handle of this.inflight.values()) handle.abort(shutdown());
+    for (const id of [...this.pending.keys()]) this.failPending(id, shutdown());
+    // Let aborted handlers answer (with their result or a shutdown error) before the transport goes.
+    await this.idleWithin(ABORT_GRACE_MS);
     this.subscriptions.clear();
     try {
       await this.transport.close();
@@ -357,6 +369,13 @@ export class Session {
       this.host.reportError(err as Error, this);
     }
     this.host.sessionClosed(this);
+  }
+
+  private async idleWithin(ms: number): Promise<void> {
+    if (this.inflight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
   }
 
   private async onTransportClosed(): Promise<void> {

@@ -272,6 +272,19 @@ describe('legacy era through the SDK v1 client', () => {
     expect(r.completion.values).toEqual(['1', '10', '11']);
   });
 
+  it('drains on close: in-flight requests finish, stragglers are aborted with a shutdown reason', async () => {
+    const { server, probe } = featureServer();
+    const client = await connectV1(server);
+    const slow = client.callTool({ name: 'sleep', arguments: { ms: 50 } });
+    const stuck = client.callTool({ name: 'wait_for_cancel', arguments: {} }).catch((e) => e);
+    await probe.started;
+    await server.close(300);
+    expect((await slow).content).toEqual([{ type: 'text', text: 'slept 50' }]);
+    expect(((await probe.cancelled) as { type: string }).type).toBe('shutting_down');
+    expect((await stuck).content).toEqual([{ type: 'text', text: 'cancelled' }]);
+    expect(server.sessions.size).toBe(0);
+  });
+
   it('paginates listings with opaque cursors', async () => {
     const { server } = featureServer({ pageSize: 4 });
     const client = await connectV1(server);
@@ -285,8 +298,8 @@ describe('legacy era through the SDK v1 client', () => {
       names.push(...next.tools.map((t) => t.name));
       cursor = next.nextCursor;
     }
-    expect(names).toHaveLength(13);
-    expect(new Set(names).size).toBe(13);
+    expect(names).toHaveLength(14);
+    expect(new Set(names).size).toBe(14);
     const err = await client.listTools({ cursor: 'garbage' }).catch((e) => e);
     expect(err.code).toBe(-32602);
   });

@@ -108,6 +108,14 @@ describe('modern era through the SDK v2 client', () => {
     await sub.close();
     expect(await sub.closed).toBe('local');
   });
+
+  it('ends open subscriptions gracefully, with their closing result, when the server closes', async () => {
+    const { server } = featureServer();
+    const client = await connectV2(server);
+    const sub = await client.listen({ toolsListChanged: true });
+    await server.close(1_000);
+    expect(await sub.closed).toBe('graceful');
+  });
 });
 
 describe('modern era on the wire', () => {
