@@ -212,12 +212,15 @@ describe('modern era on the wire', () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
     const meta = envelope({ 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } });
-    const first = await peer.request({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'two_questions', arguments: {}, _meta: meta },
-    });
+    let id = 0;
+    const call = (name: string, retry: Record<string, unknown> = {}) =>
+      peer.request({
+        jsonrpc: '2.0',
+        id: ++id,
+        method: 'tools/call',
+        params: { name, arguments: {}, ...retry, _meta: meta },
+      });
+    const first = await call('two_questions');
     expect(first.result.resultType).toBe('input_required');
     const [key] = Object.keys(first.result.inputRequests);
     expect(first.result.inputRequests[key]).toMatchObject({
@@ -225,46 +228,19 @@ describe('modern era on the wire', () => {
       params: { message: 'first?' },
     });
     const state: string = first.result.requestState;
-    const tampered = `${state.slice(0, -2)}xx`;
-    const bad = await peer.request({
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'two_questions', arguments: {}, requestState: tampered, _meta: meta },
-    });
+    const bad = await call('two_questions', { requestState: `${state.slice(0, -2)}xx` });
     expect(bad.error.code).toBe(-32602);
-    const elsewhere = await peer.request({
-      jsonrpc: '2.0',
-      id: 3,
-      method: 'tools/call',
-      params: { name: 'ask_name', arguments: {}, requestState: state, _meta: meta },
-    });
+    const elsewhere = await call('ask_name', { requestState: state });
     expect(elsewhere.error.code).toBe(-32602);
-    const second = await peer.request({
-      jsonrpc: '2.0',
-      id: 4,
-      method: 'tools/call',
-      params: {
-        name: 'two_questions',
-        arguments: {},
-        requestState: state,
-        inputResponses: { [key]: { action: 'decline' } },
-        _meta: meta,
-      },
+    const second = await call('two_questions', {
+      requestState: state,
+      inputResponses: { [key]: { action: 'decline' } },
     });
     expect(second.result.resultType).toBe('input_required');
     const [key2] = Object.keys(second.result.inputRequests);
-    const done = await peer.request({
-      jsonrpc: '2.0',
-      id: 5,
-      method: 'tools/call',
-      params: {
-        name: 'two_questions',
-        arguments: {},
-        requestState: second.result.requestState,
-        inputResponses: { [key2]: { action: 'cancel' } },
-        _meta: meta,
-      },
+    const done = await call('two_questions', {
+      requestState: second.result.requestState,
+      inputResponses: { [key2]: { action: 'cancel' } },
     });
     expect(done.result.content).toEqual([{ type: 'text', text: 'decline/cancel' }]);
   });
