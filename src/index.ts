@@ -54,6 +54,8 @@ export type { JsonSchema, SchemaLike, StandardSchemaV1 } from './server/schema.j
 export { createServer, McpServer, type Registered, type ServerOptions } from './server/server.js';
 export { UriTemplate } from './server/uri-template.js';
 export { Session, type SessionLimits } from './session/session.js';
+export { type EventStore, MemoryEventStore, type StoredEvent } from './transports/http/event-store.js';
+export { StreamableHttp, type StreamableHttpOptions } from './transports/http/streamable.js';
 export { createMemoryPair, MemoryTransport } from './transports/memory.js';
 export { StdioServerTransport, type StdioTransportOptions } from './transports/stdio.js';
 export type { MessageExtra, SendOptions, Transport } from './transports/types.js';

@@ -45,6 +45,8 @@ export const ErrorCode = {
   InternalError: -32603,
   /** MCP before SEP-2164: resource not found. Clients still accept it; Rampart answers -32602. */
   ResourceNotFound: -32002,
+  /** MCP 2026-07-28: HTTP headers and body disagree (SEP-2243). */
+  HeaderMismatch: -32020,
   /** MCP 2026-07-28: the request needs a client capability the client did not declare. */
   MissingRequiredClientCapability: -32021,
   /** MCP 2026-07-28: the request's protocol version is unknown or unsupported. */

@@ -254,6 +254,17 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     return session;
   }
 
+  /**
+   * Serves this server over HTTP (Streamable HTTP at `/mcp`, both eras). Port 0 picks a free port;
+   * the bound address is in the result.
+   */
+  async listen(
+    options: import('../host/http.js').ListenOptions = {},
+  ): Promise<import('../host/http.js').HttpHost> {
+    const { listen } = await import('../host/http.js');
+    return listen(this, options);
+  }
+
   /** Closes every connection, letting in-flight requests finish for up to `drainMs`. */
   async close(drainMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
     await Promise.all([...this.sessions].map((s) => s.close(drainMs)));

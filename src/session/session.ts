@@ -72,7 +72,8 @@ const LEVEL_RANK = new Map(LOGGING_LEVELS.map((l, i) => [l, i]));
 
 /** A client's connection to the server. */
 export class Session {
-  readonly id = randomBytes(16).toString('hex');
+  /** The transport's session id (e.g. `Mcp-Session-Id`), or a fresh random one. */
+  readonly id: string;
   era: Era | undefined;
   protocolVersion: string | undefined;
   clientInfo: Implementation | undefined;
@@ -99,6 +100,7 @@ export class Session {
     private readonly host: SessionHost,
     limits: SessionLimits = {},
   ) {
+    this.id = transport.sessionId ?? randomBytes(16).toString('hex');
     this.limits = {
       maxInflight: limits.maxInflight ?? 10_000,
       maxPendingClientRequests: limits.maxPendingClientRequests ?? 1_000,

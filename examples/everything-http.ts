@@ -1,0 +1,18 @@
+/**
+ * Serves the everything example over HTTP: `PORT=3000 npm run example:http`.
+ * Streamable HTTP at /mcp for both protocol eras (stateful legacy sessions, stateless 2026-07-28).
+ */
+import { createEverythingServer } from './everything.js';
+
+const server = createEverythingServer();
+const host = await server.listen({
+  port: Number(process.env.PORT ?? 3000),
+  host: process.env.HOST ?? '127.0.0.1',
+});
+server.logger.info({ url: host.url.href }, 'everything example listening');
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void host.close().then(() => process.exit(0));
+  });
+}

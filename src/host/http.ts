@@ -1,0 +1,191 @@
+/**
+ * The HTTP host: one `node:http` server carrying the MCP endpoint (default `/mcp`) and room for the
+ * operational routes, with DNS-rebinding protection, body and time limits. The same handler mounts
+ * in other stacks: `nodeHandler()` for Express/Fastify/plain Node, `fetchHandler()` for Web-standard
+ * runtimes (Hono, Bun, Deno, workers).
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErrorCode } from '../protocol/jsonrpc.js';
+import type { McpServer } from '../server/server.js';
+import { fetchExchange, type HttpExchange, nodeExchange } from '../transports/http/exchange.js';
+import { rejectHttp, StreamableHttp, type StreamableHttpOptions } from '../transports/http/streamable.js';
+
+export interface HttpOptions extends StreamableHttpOptions {
+  /** Path of the MCP endpoint. Default `/mcp`. */
+  path?: string;
+  /**
+   * Host header values accepted (DNS-rebinding protection). Default: when bound to a loopback
+   * address, only loopback names; otherwise any.
+   */
+  allowedHosts?: string[];
+  /** Origin header values accepted. Default: when bound to loopback, only loopback origins; else any. */
+  allowedOrigins?: string[];
+}
+
+export interface ListenOptions extends HttpOptions {
+  /** Default `PORT` or 3000; 0 picks a free port. */
+  port?: number;
+  /** Default `HOST` or 127.0.0.1. */
+  host?: string;
+  /** Time to receive a whole request. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Time to receive the request headers. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time an idle keep-alive connection stays open. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+}
+
+/** A running HTTP host. */
+export interface HttpHost {
+  readonly url: URL;
+  readonly port: number;
+  readonly host: string;
+  readonly server: Server;
+  readonly mcp: StreamableHttp;
+  /** Stops accepting, drains sessions, closes the listener. */
+  close(drainMs?: number): Promise<void>;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+function hostnameOf(hostHeader: string): string {
+  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
+  const colon = hostHeader.lastIndexOf(':');
+  return colon === -1 ? hostHeader : hostHeader.slice(0, colon);
+}
+
+/** The request router shared by every adapter. */
+export class HttpRouter {
+  readonly mcp: StreamableHttp;
+  private readonly path: string;
+  private loopbackOnly: boolean;
+
+  constructor(
+    server: McpServer<any>,
+    private readonly options: HttpOptions = {},
+    boundHost?: string,
+  ) {
+    this.mcp = new StreamableHttp(server, options);
+    this.path = options.path ?? '/mcp';
+    this.loopbackOnly = boundHost !== undefined && LOOPBACK.has(boundHost);
+  }
+
+  /** Turns on loopback-only Host/Origin checks (the host calls this once it knows its address). */
+  protectLoopback(on: boolean): void {
+    this.loopbackOnly = on;
+  }
+
+  /** DNS-rebinding protection: a forged Host or Origin gets 403 with a JSON-RPC error body. */
+  private allowed(ex: HttpExchange): boolean {
+    const host = ex.header('host');
+    const origin = ex.header('origin');
+    const { allowedHosts, allowedOrigins } = this.options;
+    if (allowedHosts) {
+      if (!host || !allowedHosts.includes(host)) return false;
+    } else if (this.loopbackOnly && (!host || !LOOPBACK.has(hostnameOf(host)))) {
+      return false;
+    }
+    if (origin !== undefined) {
+      if (allowedOrigins) return allowedOrigins.includes(origin);
+      if (this.loopbackOnly) {
+        try {
+          return LOOPBACK.has(new URL(origin).hostname);
+        } catch {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  async handle(ex: HttpExchange): Promise<void> {
+    if (!this.allowed(ex)) {
+      rejectHttp(ex, 403, {
+        code: ErrorCode.Forbidden,
+        message: 'Forbidden: Host or Origin not allowed',
+        data: { type: 'forbidden_origin' },
+      });
+      return;
+    }
+    if (ex.path === this.path) return this.mcp.handle(ex);
+    rejectHttp(ex, 404, {
+      code: ErrorCode.MethodNotFound,
+      message: `Not found: ${ex.path}`,
+      data: { type: 'not_found' },
+    });
+  }
+}
+
+function failSafe(ex: HttpExchange, err: unknown, server: McpServer<any>): void {
+  server.logger.error({ err }, 'HTTP request failed');
+  if (!ex.responded)
+    rejectHttp(ex, 500, {
+      code: ErrorCode.InternalError,
+      message: 'Internal error',
+      data: { type: 'internal' },
+    });
+}
+
+/** A Node `(req, res)` handler for Express, Fastify or plain `node:http`. Reads `req.body` if a framework parsed it. */
+export function nodeHandler(server: McpServer<any>, options: HttpOptions = {}) {
+  const router = new HttpRouter(server, options);
+  const handler = (req: IncomingMessage & { body?: unknown }, res: ServerResponse): void => {
+    const ex = nodeExchange(req, res, req.body);
+    router.handle(ex).catch((err) => failSafe(ex, err, server));
+  };
+  return Object.assign(handler, { router, close: (drainMs?: number) => router.mcp.close(drainMs) });
+}
+
+/** A Web-standard `fetch(Request) => Promise<Response>` handler (Hono, Bun, Deno, workers). */
+export function fetchHandler(server: McpServer<any>, options: HttpOptions = {}) {
+  const router = new HttpRouter(server, options);
+  const handler = (request: Request): Promise<Response> =>
+    new Promise<Response>((resolve) => {
+      const ex = fetchExchange(request, resolve);
+      router.handle(ex).catch((err) => failSafe(ex, err, server));
+    });
+  return Object.assign(handler, { router, close: (drainMs?: number) => router.mcp.close(drainMs) });
+}
+
+/** Starts the HTTP host. Port 0 picks a free port; the bound address is in the result. */
+export async function listen(server: McpServer<any>, options: ListenOptions = {}): Promise<HttpHost> {
+  const host = options.host ?? process.env.HOST ?? '127.0.0.1';
+  const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 3000);
+  const router = new HttpRouter(server, options, host);
+  const http = createHttpServer((req, res) => {
+    const ex = nodeExchange(req, res);
+    router.handle(ex).catch((err) => failSafe(ex, err, server));
+  });
+  http.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  http.headersTimeout = options.headersTimeoutMs ?? 10_000;
+  http.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: new URL(`http://${urlHost}:${address.port}${options.path ?? '/mcp'}`),
+    port: address.port,
+    host: address.address,
+    server: http,
+    mcp: router.mcp,
+    async close(drainMs = 5_000) {
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      await router.mcp.close(drainMs);
+      http.closeIdleConnections();
+      http.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Resumability (MCP "Streamable HTTP › Resumability and Redelivery"): every SSE event gets an id and
+ * is kept, bounded, so a client that lost a stream can reconnect with `Last-Event-ID` and receive what
+ * it missed. The in-memory store is the embedded default; a shared store lets any instance replay.
+ */
+import type { JsonRpcMessage } from '../../protocol/jsonrpc.js';
+
+export interface StoredEvent {
+  id: string;
+  message: JsonRpcMessage;
+}
+
+export interface EventStore {
+  /** Stores a message sent on `streamId` and returns its event id. */
+  append(streamId: string, message: JsonRpcMessage): Promise<string> | string;
+  /** The stream an event id belongs to, or undefined if unknown or expired. */
+  streamOf(eventId: string): Promise<string | undefined> | string | undefined;
+  /** Events of the same stream after `eventId`, oldest first. */
+  after(eventId: string): Promise<StoredEvent[]> | StoredEvent[];
+  /** Forgets a stream (its session ended). */
+  drop(streamId: string): Promise<void> | void;
+}
+
+export interface MemoryEventStoreOptions {
+  /** Events kept per stream (oldest dropped first). Default 1 000. */
+  maxEventsPerStream?: number;
+  /** Streams kept (least recently written dropped first). Default 10 000. */
+  maxStreams?: number;
+}
+
+/** A bounded in-memory EventStore. Event ids are `<streamId>#<sequence>`. */
+export class MemoryEventStore implements EventStore {
+  private readonly streams = new Map<string, { seq: number; events: StoredEvent[] }>();
+  private readonly maxEvents: number;
+  private readonly maxStreams: number;
+
+  constructor(options: MemoryEventStoreOptions = {}) {
+    this.maxEvents = options.maxEventsPerStream ?? 1_000;
+    this.maxStreams = options.maxStreams ?? 10_000;
+  }
+
+  append(streamId: string, message: JsonRpcMessage): string {
+    let stream = this.streams.get(streamId);
+    if (stream) {
+      // Map order is insertion order: re-insert so the least recently written stream is first.
+      this.streams.delete(streamId);
+    } else {
+      stream = { seq: 0, events: [] };
+      if (this.streams.size >= this.maxStreams) this.streams.delete(this.streams.keys().next().value!);
+    }
+    this.streams.set(streamId, stream);
+    const id = `${streamId}#${++stream.seq}`;
+    stream.events.push({ id, message });
+    if (stream.events.length > this.maxEvents) stream.events.shift();
+    return id;
+  }
+
+  streamOf(eventId: string): string | undefined {
+    const hash = eventId.lastIndexOf('#');
+    if (hash <= 0) return undefined;
+    const streamId = eventId.slice(0, hash);
+    return this.streams.has(streamId) ? streamId : undefined;
+  }
+
+  after(eventId: string): StoredEvent[] {
+    const streamId = this.streamOf(eventId);
+    if (streamId === undefined) return [];
+    const seq = Number(eventId.slice(eventId.lastIndexOf('#') + 1));
+    return this.streams
+      .get(streamId)!
+      .events.filter((e) => Number(e.id.slice(e.id.lastIndexOf('#') + 1)) > seq);
+  }
+
+  drop(streamId: string): void {
+    this.streams.delete(streamId);
+  }
+}

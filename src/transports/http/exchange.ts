@@ -1,0 +1,207 @@
+/**
+ * One HTTP request/response pair, independent of the server stack: the MCP HTTP transports are
+ * written against this, and adapters provide it for `node:http` (Express, Fastify, plain Node) and
+ * for Web-standard `fetch` handlers (Hono, Bun, Deno, workers).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A response body being streamed (Server-Sent Events). */
+export interface StreamSink {
+  /** Writes a chunk; false means the peer is not keeping up (check `buffered`). */
+  write(chunk: string): boolean;
+  /** Bytes accepted but not yet flushed to the peer. */
+  readonly buffered: number;
+  end(): void;
+}
+
+export interface HttpExchange {
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** A request header, lower-case name; repeated headers are joined with ", ". */
+  header(name: string): string | undefined;
+  /** Every request header (lower-case names), for `requestInfo`. */
+  headers(): Record<string, string | string[] | undefined>;
+  /** The remote address, when known. */
+  readonly remoteAddress: string | undefined;
+  /** Reads the body as text; rejects with BodyTooLargeError past `limit` bytes. */
+  readBody(limit: number): Promise<string>;
+  /** Runs `listener` once if the client goes away before the response is complete. */
+  onAbort(listener: () => void): void;
+  /** Sends a complete response. */
+  respond(status: number, headers: Record<string, string>, body?: string): void;
+  /** Starts a streamed response. */
+  stream(status: number, headers: Record<string, string>): StreamSink;
+  /** Whether a response has started. */
+  readonly responded: boolean;
+}
+
+/** The request body exceeded the configured limit. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`Request body exceeds ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+function joinHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Wraps a `node:http` request/response pair. `parsedBody` is used when a framework already read it. */
+export function nodeExchange(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): HttpExchange {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  let responded = false;
+  let finished = false;
+  res.once('finish', () => (finished = true));
+  return {
+    method: req.method ?? 'GET',
+    path: q === -1 ? url : url.slice(0, q),
+    query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+    remoteAddress: req.socket?.remoteAddress,
+    header: (name) => joinHeader(req.headers[name]),
+    headers: () => req.headers,
+    readBody(limit) {
+      if (parsedBody !== undefined) {
+        const text = typeof parsedBody === 'string' ? parsedBody : JSON.stringify(parsedBody);
+        return Buffer.byteLength(text) > limit
+          ? Promise.reject(new BodyTooLargeError(limit))
+          : Promise.resolve(text);
+      }
+      const declared = Number(req.headers['content-length']);
+      if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+      return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        req.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            // Stop reading; the caller answers 413 and the connection is closed after it.
+            req.removeAllListeners('data');
+            req.pause();
+            reject(new BodyTooLargeError(limit));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        req.once('end', () =>
+          resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+        );
+        req.once('error', reject);
+      });
+    },
+    onAbort(listener) {
+      res.once('close', () => {
+        if (!finished) listener();
+      });
+    },
+    respond(status, headers, body) {
+      responded = true;
+      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+      res.writeHead(status, headers);
+      res.end(body);
+    },
+    stream(status, headers) {
+      responded = true;
+      res.writeHead(status, headers);
+      res.flushHeaders();
+      return {
+        write: (chunk) => res.write(chunk),
+        get buffered() {
+          return res.writableLength;
+        },
+        end: () => res.end(),
+      };
+    },
+    get responded() {
+      return responded;
+    },
+  };
+}
+
+/** Wraps a Web-standard Request; the Response is delivered through `respondWith` once known. */
+export function fetchExchange(request: Request, respondWith: (response: Response) => void): HttpExchange {
+  const url = new URL(request.url);
+  let responded = false;
+  const abortListeners: (() => void)[] = [];
+  let complete = false;
+  request.signal?.addEventListener('abort', () => {
+    if (!complete) for (const l of abortListeners) l();
+  });
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  return {
+    method: request.method,
+    path: url.pathname,
+    query: url.searchParams,
+    remoteAddress: undefined,
+    header: (name) => request.headers.get(name) ?? undefined,
+    headers: () => headers,
+    async readBody(limit) {
+      const declared = Number(request.headers.get('content-length'));
+      if (declared > limit) throw new BodyTooLargeError(limit);
+      if (!request.body) return '';
+      const reader = request.body.getReader();
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > limit) {
+          await reader.cancel();
+          throw new BodyTooLargeError(limit);
+        }
+        chunks.push(value);
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    onAbort(listener) {
+      abortListeners.push(listener);
+    },
+    respond(status, h, body) {
+      responded = true;
+      complete = true;
+      respondWith(new Response(body ?? null, { status, headers: h }));
+    },
+    stream(status, h) {
+      responded = true;
+      const encoder = new TextEncoder();
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      let closed = false;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          controller = c;
+        },
+        cancel() {
+          closed = true;
+          if (!complete) for (const l of abortListeners) l();
+        },
+      });
+      respondWith(new Response(body, { status, headers: h }));
+      return {
+        write(chunk) {
+          if (closed) return false;
+          controller.enqueue(encoder.encode(chunk));
+          return (controller.desiredSize ?? 1) > 0;
+        },
+        get buffered() {
+          return controller.desiredSize !== null && controller.desiredSize < 0 ? -controller.desiredSize : 0;
+        },
+        end() {
+          if (closed) return;
+          closed = true;
+          complete = true;
+          controller.close();
+        },
+      };
+    },
+    get responded() {
+      return responded;
+    },
+  };
+}

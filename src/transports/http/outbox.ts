@@ -1,0 +1,169 @@
+/**
+ * Where a session's outgoing messages go on HTTP. Each POST that carries requests gets an Outbox that
+ * answers it — as one JSON body, or as an SSE stream that also carries the requests' notifications and
+ * server→client requests — and the session's standalone GET stream takes what relates to no request.
+ */
+import {
+  isResponse,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcResponse,
+} from '../../protocol/jsonrpc.js';
+import type { MessageExtra, SendOptions, Transport } from '../types.js';
+import type { EventStore } from './event-store.js';
+import type { HttpExchange } from './exchange.js';
+import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
+
+/** The HTTP status of a JSON-RPC error answered as a whole response. -32021 is 400 by the spec. */
+export function statusFor(response: JsonRpcResponse | JsonRpcResponse[]): number {
+  if (Array.isArray(response) || !('error' in response)) return 200;
+  return response.error.code === -32021 ? 400 : 200;
+}
+
+/** Answers one POST. */
+export class Outbox {
+  readonly pending: Set<JsonRpcId>;
+  private readonly collected: JsonRpcResponse[] = [];
+  sse: SseStream | undefined;
+  private done = false;
+  /** Called once every request of the POST is answered (or the outbox is abandoned). */
+  onfinish?: () => void;
+
+  constructor(
+    readonly streamId: string,
+    ids: JsonRpcId[],
+    private readonly ex: HttpExchange,
+    private readonly batch: boolean,
+    private readonly store: EventStore | undefined,
+    useSse: boolean,
+    private readonly headers: Record<string, string>,
+    sseOptions: SseOptions | undefined,
+  ) {
+    this.pending = new Set(ids);
+    if (useSse)
+      this.sse = new SseStream(ex.stream(200, { ...SSE_HEADERS, ...headers }), streamId, store, sseOptions);
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /** Delivers a message for one of this POST's requests. */
+  async deliver(message: JsonRpcMessage): Promise<void> {
+    if (this.done) return;
+    if (this.sse) {
+      if (this.sse.isOpen) await this.sse.send(message);
+      // A dropped stream keeps recording, so the client can resume it with Last-Event-ID.
+      else if (this.store) await this.store.append(this.streamId, message);
+    } else if (isResponse(message)) {
+      this.collected.push(message);
+    }
+    if (isResponse(message) && message.id !== null) {
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) this.finish();
+    }
+  }
+
+  /** Moves the rest of this outbox onto a resumed stream. */
+  resume(stream: SseStream): void {
+    this.sse = stream;
+  }
+
+  private finish(): void {
+    this.done = true;
+    if (this.sse) {
+      this.sse.close();
+    } else if (!this.ex.responded) {
+      const body = this.batch ? this.collected : this.collected[0];
+      this.ex.respond(
+        statusFor(body),
+        { 'content-type': 'application/json', ...this.headers },
+        JSON.stringify(body),
+      );
+    }
+    this.onfinish?.();
+  }
+
+  /** Gives up (session closed): closes the stream; a JSON response gets whatever was collected. */
+  abandon(retryMs?: number): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.sse) this.sse.close(retryMs);
+    else if (!this.ex.responded) {
+      this.ex.respond(
+        503,
+        { 'content-type': 'application/json', ...this.headers },
+        JSON.stringify(this.collected),
+      );
+    }
+    this.onfinish?.();
+  }
+}
+
+/**
+ * The Transport a session sees on HTTP: routes responses to the POST that asked, related messages to
+ * that POST's stream, and everything else to the standalone GET stream.
+ */
+export class HttpSessionTransport implements Transport {
+  onmessage?: (message: any, extra?: MessageExtra) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  readonly routes = new Map<JsonRpcId, Outbox>();
+  /** Outboxes by stream id, for resumption. */
+  readonly outboxes = new Map<string, Outbox>();
+  standalone: SseStream | undefined;
+  private closed = false;
+
+  constructor(
+    readonly sessionId: string,
+    private readonly store: EventStore | undefined,
+  ) {}
+
+  get standaloneStreamId(): string {
+    return `${this.sessionId}/get`;
+  }
+
+  async start(): Promise<void> {}
+
+  /** Registers a POST's outbox for its request ids. */
+  register(outbox: Outbox): void {
+    for (const id of outbox.pending) this.routes.set(id, outbox);
+    this.outboxes.set(outbox.streamId, outbox);
+    outbox.onfinish = () => {
+      this.outboxes.delete(outbox.streamId);
+      for (const id of outbox.pending) this.routes.delete(id);
+    };
+  }
+
+  async send(message: JsonRpcMessage | JsonRpcMessage[], options?: SendOptions): Promise<void> {
+    if (Array.isArray(message)) {
+      for (const m of message) await this.send(m, options);
+      return;
+    }
+    if (isResponse(message)) {
+      const outbox = message.id === null ? undefined : this.routes.get(message.id);
+      if (outbox) {
+        this.routes.delete(message.id!);
+        await outbox.deliver(message);
+      }
+      return;
+    }
+    const related = options?.relatedRequestId;
+    const outbox = related === undefined ? undefined : this.routes.get(related);
+    if (outbox?.sse) {
+      await outbox.deliver(message);
+      return;
+    }
+    if (this.standalone?.isOpen) await this.standalone.send(message);
+    else if (this.store) await this.store.append(this.standaloneStreamId, message);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const outbox of [...this.outboxes.values()]) outbox.abandon();
+    this.standalone?.close();
+    await this.store?.drop(this.standaloneStreamId);
+    this.onclose?.();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * A Server-Sent Events stream carrying JSON-RPC messages: event ids through the EventStore, keep-alive
+ * comments, and a bound on what may wait for a slow client — past it the stream is cut, never grown.
+ */
+import type { JsonRpcMessage } from '../../protocol/jsonrpc.js';
+import type { EventStore } from './event-store.js';
+import type { StreamSink } from './exchange.js';
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+
+export interface SseOptions {
+  /** Keep-alive comment interval; 0 disables. Default 15 s. */
+  keepAliveMs?: number;
+  /** Bytes a slow client may leave unread before the stream is cut. Default 4 MiB. */
+  maxBufferedBytes?: number;
+  /** The `retry:` hint (ms) sent when the stream opens and closes. */
+  retryMs?: number;
+}
+
+/** One SSE response stream. */
+export class SseStream {
+  private timer: NodeJS.Timeout | undefined;
+  private open = true;
+  private readonly maxBuffered: number;
+  /** Called once when the stream ends, for whatever reason. */
+  onclose?: () => void;
+
+  constructor(
+    private readonly sink: StreamSink,
+    readonly streamId: string,
+    private readonly store: EventStore | undefined,
+    options: SseOptions = {},
+  ) {
+    this.maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    // Prime the stream so clients see it open (and, with a store, can resume from here).
+    sink.write(options.retryMs !== undefined ? `retry: ${options.retryMs}\n\n` : ': open\n\n');
+    const every = options.keepAliveMs ?? 15_000;
+    if (every > 0) {
+      this.timer = setInterval(() => this.writeRaw(': keepalive\n\n'), every);
+      this.timer.unref();
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Sends a message as an SSE event (with an id when a store is configured). */
+  async send(message: JsonRpcMessage): Promise<void> {
+    if (!this.open) return;
+    const id = this.store ? await this.store.append(this.streamId, message) : undefined;
+    this.writeEvent(message, id);
+  }
+
+  /** Writes an already-stored event (replay after `Last-Event-ID`). */
+  writeEvent(message: JsonRpcMessage, id: string | undefined): void {
+    this.writeRaw(
+      id === undefined
+        ? `event: message\ndata: ${JSON.stringify(message)}\n\n`
+        : `id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`,
+    );
+  }
+
+  private writeRaw(chunk: string): void {
+    if (!this.open) return;
+    this.sink.write(chunk);
+    if (this.sink.buffered > this.maxBuffered) this.close();
+  }
+
+  /** Ends the stream; with `retryMs`, tells the client when to reconnect. Idempotent. */
+  close(retryMs?: number): void {
+    if (!this.open) return;
+    if (retryMs !== undefined) this.sink.write(`retry: ${retryMs}\n\n`);
+    this.open = false;
+    clearInterval(this.timer);
+    this.sink.end();
+    this.onclose?.();
+  }
+}

@@ -1,0 +1,481 @@
+/**
+ * Streamable HTTP (MCP "Transports › Streamable HTTP"), both eras on one endpoint:
+ * - 2026-07-28: every POST stands alone (per-request `_meta` envelope); JSON or SSE response;
+ *   `subscriptions/listen` streams; closing the stream cancels the request.
+ * - 2025-03-26 … 2025-11-25: `initialize` opens a session (`Mcp-Session-Id`), later POSTs name it,
+ *   GET opens the standalone server→client stream, DELETE ends the session; idle sessions are
+ *   reaped. Streams are resumable with `Last-Event-ID` through an EventStore. A stateless mode
+ *   serves legacy requests without sessions.
+ */
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
+import { isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
+import type { McpServer } from '../../server/server.js';
+import type { Session } from '../../session/session.js';
+import type { MessageExtra } from '../types.js';
+import { type EventStore, MemoryEventStore } from './event-store.js';
+import { BodyTooLargeError, type HttpExchange } from './exchange.js';
+import { checkModernHeaders } from './headers.js';
+import { HttpSessionTransport, Outbox } from './outbox.js';
+import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
+
+export interface StreamableHttpOptions {
+  /** Legacy-era sessions (`Mcp-Session-Id`). `false` serves legacy requests statelessly. Default true. */
+  stateful?: boolean;
+  /** Answer with JSON rather than SSE whenever the client accepts both. Default false. */
+  jsonResponse?: boolean;
+  /** Sessions idle this long are closed. Default 30 min. */
+  sessionIdleTtlMs?: number;
+  /** Open legacy sessions at most; `initialize` beyond it gets 503. Default 10 000. */
+  maxSessions?: number;
+  /** Largest POST body. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Where SSE events are kept for `Last-Event-ID` replay; `false` disables resumability. */
+  eventStore?: EventStore | false;
+  /** SSE keep-alive, slow-client bound and retry hint. */
+  sse?: SseOptions;
+}
+
+interface LegacySession {
+  session: Session;
+  transport: HttpSessionTransport;
+  lastSeen: number;
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function accepts(ex: HttpExchange, type: string): boolean {
+  const accept = ex.header('accept');
+  if (accept === undefined) return false;
+  return accept.includes(type) || accept.includes('*/*');
+}
+
+/** Sends a JSON-RPC error as a whole HTTP response. */
+export function rejectHttp(
+  ex: HttpExchange,
+  status: number,
+  error: JsonRpcErrorObject,
+  id: JsonRpcId | null = null,
+  headers: Record<string, string> = {},
+): void {
+  ex.respond(status, { ...JSON_TYPE, ...headers }, JSON.stringify(failure(id, error)));
+}
+
+function httpError(code: number, message: string, type: string): JsonRpcErrorObject {
+  return { code, message, data: { type } };
+}
+
+/** The Streamable HTTP endpoint handler for one server. */
+export class StreamableHttp {
+  private readonly sessions = new Map<string, LegacySession>();
+  private readonly stateful: boolean;
+  private readonly store: EventStore | undefined;
+  private readonly ttl: number;
+  private readonly maxSessions: number;
+  private readonly maxBody: number;
+  private readonly reaper: NodeJS.Timeout;
+  private closing = false;
+  private streamSeq = 0;
+
+  constructor(
+    private readonly server: McpServer<any>,
+    private readonly options: StreamableHttpOptions = {},
+  ) {
+    this.stateful = options.stateful ?? true;
+    this.store = options.eventStore === false ? undefined : (options.eventStore ?? new MemoryEventStore());
+    this.ttl = options.sessionIdleTtlMs ?? 30 * 60_000;
+    this.maxSessions = options.maxSessions ?? 10_000;
+    this.maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.reaper = setInterval(() => this.reap(), Math.min(this.ttl / 2, 60_000));
+    this.reaper.unref();
+  }
+
+  /** Open legacy sessions. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Handles one HTTP request on the MCP endpoint. */
+  async handle(ex: HttpExchange): Promise<void> {
+    if (this.closing) {
+      rejectHttp(
+        ex,
+        503,
+        httpError(ErrorCode.ShuttingDown, 'Server is shutting down', 'shutting_down'),
+        null,
+        {
+          connection: 'close',
+        },
+      );
+      return;
+    }
+    switch (ex.method) {
+      case 'POST':
+        return this.post(ex);
+      case 'GET':
+        return this.get(ex);
+      case 'DELETE':
+        return this.delete(ex);
+      default:
+        rejectHttp(
+          ex,
+          405,
+          httpError(ErrorCode.InvalidRequest, 'Method not allowed', 'method_not_allowed'),
+          null,
+          {
+            allow: 'GET, POST, DELETE',
+          },
+        );
+    }
+  }
+
+  private async post(ex: HttpExchange): Promise<void> {
+    const type = ex.header('content-type') ?? '';
+    if (!type.toLowerCase().startsWith('application/json')) {
+      return rejectHttp(
+        ex,
+        415,
+        httpError(
+          ErrorCode.InvalidRequest,
+          'Content-Type must be application/json',
+          'unsupported_media_type',
+        ),
+      );
+    }
+    if (!accepts(ex, 'application/json') && !accepts(ex, 'text/event-stream')) {
+      return rejectHttp(
+        ex,
+        406,
+        httpError(
+          ErrorCode.InvalidRequest,
+          'Accept must include application/json and text/event-stream',
+          'not_acceptable',
+        ),
+      );
+    }
+    let text: string;
+    try {
+      text = await ex.readBody(this.maxBody);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        return rejectHttp(
+          ex,
+          413,
+          httpError(ErrorCode.InvalidRequest, err.message, 'payload_too_large'),
+          null,
+          {
+            connection: 'close',
+          },
+        );
+      }
+      throw err;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return rejectHttp(ex, 400, httpError(ErrorCode.ParseError, 'Parse error', 'parse_error'));
+    }
+    const messages = Array.isArray(body) ? body : [body];
+    if (messages.length === 0 || !messages.every(isObject)) {
+      return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, 'Invalid Request', 'invalid_request'));
+    }
+    const claims = messages.filter(
+      (m) => isObject(m.params?._meta) && META.protocolVersion in m.params._meta,
+    );
+    if (claims.length > 0) {
+      if (Array.isArray(body)) {
+        return rejectHttp(
+          ex,
+          400,
+          httpError(
+            ErrorCode.InvalidRequest,
+            'Batches are not part of protocol 2026-07-28',
+            'invalid_request',
+          ),
+        );
+      }
+      return this.modern(ex, body as Record<string, any>);
+    }
+    return this.legacy(ex, body, messages);
+  }
+
+  /** 2026-07-28: one POST, one ephemeral session, answered as JSON or SSE. */
+  private async modern(ex: HttpExchange, message: Record<string, any>): Promise<void> {
+    const version = message.params._meta[META.protocolVersion];
+    if (typeof version !== 'string' || !(MODERN_VERSIONS as readonly string[]).includes(version)) {
+      return rejectHttp(
+        ex,
+        400,
+        {
+          code: ErrorCode.UnsupportedProtocolVersion,
+          message: `Unsupported protocol version: ${String(version)}`,
+          data: { type: 'unsupported_protocol_version', supported: [...MODERN_VERSIONS], requested: version },
+        },
+        typeof message.id === 'string' || typeof message.id === 'number' ? message.id : null,
+      );
+    }
+    const headerError = checkModernHeaders(ex, message as never);
+    if (headerError) return rejectHttp(ex, 400, headerError, message.id ?? null);
+    const id = message.id as JsonRpcId | undefined;
+    const transport = new HttpSessionTransport(`m${randomBytes(8).toString('hex')}`, undefined);
+    const session = await this.server.connect(transport);
+    if (id === undefined || !('method' in message)) {
+      transport.onmessage?.(message, this.extra(ex));
+      ex.respond(202, {});
+      void session.close();
+      return;
+    }
+    const streaming = message.method === 'subscriptions/listen';
+    const useSse =
+      streaming ||
+      (accepts(ex, 'text/event-stream') && !(this.options.jsonResponse && accepts(ex, 'application/json')));
+    const outbox = new Outbox(
+      `${transport.sessionId}/0`,
+      [id],
+      ex,
+      false,
+      undefined,
+      useSse,
+      {},
+      this.options.sse,
+    );
+    transport.register(outbox);
+    outbox.onfinish = () => void session.close();
+    // Closing the stream (or the connection) cancels the request.
+    ex.onAbort(() => {
+      session.cancel(id, 'client closed the connection');
+      void session.close();
+    });
+    transport.onmessage?.(message, this.extra(ex));
+  }
+
+  /** Legacy era: sessions (or stateless), JSON or SSE per POST. */
+  private async legacy(ex: HttpExchange, body: unknown, messages: Record<string, any>[]): Promise<void> {
+    const versionHeader = ex.header('mcp-protocol-version');
+    if (versionHeader !== undefined && !isSupportedVersion(versionHeader.trim())) {
+      return rejectHttp(
+        ex,
+        400,
+        httpError(
+          ErrorCode.InvalidRequest,
+          `Unsupported MCP-Protocol-Version: ${versionHeader}`,
+          'unsupported_protocol_version',
+        ),
+      );
+    }
+    const isInit = messages.some((m) => m.method === 'initialize');
+    let entry: LegacySession | undefined;
+    let ephemeral = false;
+    if (!this.stateful) {
+      ephemeral = true;
+    } else if (isInit) {
+      if (messages.length > 1) {
+        return rejectHttp(
+          ex,
+          400,
+          httpError(ErrorCode.InvalidRequest, 'initialize must be sent alone', 'invalid_request'),
+        );
+      }
+      if (this.sessions.size >= this.maxSessions) {
+        return rejectHttp(
+          ex,
+          503,
+          httpError(ErrorCode.Overloaded, 'Too many sessions', 'overloaded'),
+          messages[0].id ?? null,
+          {
+            'retry-after': '5',
+          },
+        );
+      }
+      entry = await this.open();
+    } else {
+      const found = this.find(ex);
+      if (!found.ok) return;
+      entry = found.entry;
+    }
+    let session: Session;
+    let transport: HttpSessionTransport;
+    if (entry) {
+      ({ session, transport } = entry);
+      entry.lastSeen = Date.now();
+    } else {
+      transport = new HttpSessionTransport(`s${randomBytes(8).toString('hex')}`, undefined);
+      session = await this.server.connect(transport);
+    }
+    const headers: Record<string, string> = entry ? { 'mcp-session-id': transport.sessionId } : {};
+    const ids = messages
+      .filter((m) => 'method' in m && m.id !== undefined && m.id !== null)
+      .map((m) => m.id as JsonRpcId);
+    const extra = this.extra(ex, entry ? transport.sessionId : undefined);
+    if (ids.length === 0) {
+      // Notifications and responses only: accepted.
+      ex.respond(202, headers);
+      transport.onmessage?.(body, extra);
+      if (ephemeral) void session.close(1_000);
+      return;
+    }
+    const useSse =
+      accepts(ex, 'text/event-stream') && !(this.options.jsonResponse && accepts(ex, 'application/json'));
+    const streamId = `${transport.sessionId}/${++this.streamSeq}`;
+    const outbox = new Outbox(
+      streamId,
+      ids,
+      ex,
+      Array.isArray(body),
+      entry ? this.store : undefined,
+      useSse,
+      headers,
+      this.options.sse,
+    );
+    transport.register(outbox);
+    const registered = outbox.onfinish;
+    outbox.onfinish = () => {
+      registered?.();
+      if (ephemeral) void session.close();
+    };
+    ex.onAbort(() => {
+      // With a store, the stream can be resumed: keep the requests running. Without, cancel them.
+      if (entry && this.store && useSse) return;
+      for (const id of outbox.pending) session.cancel(id, 'client closed the connection');
+    });
+    transport.onmessage?.(body, extra);
+  }
+
+  /** GET: the standalone server→client stream of a session, or the resumption of a dropped one. */
+  private async get(ex: HttpExchange): Promise<void> {
+    if (!accepts(ex, 'text/event-stream')) {
+      return rejectHttp(
+        ex,
+        406,
+        httpError(ErrorCode.InvalidRequest, 'Accept must include text/event-stream', 'not_acceptable'),
+      );
+    }
+    if (!this.stateful) {
+      return rejectHttp(
+        ex,
+        405,
+        httpError(
+          ErrorCode.InvalidRequest,
+          'This endpoint is stateless: no GET stream',
+          'method_not_allowed',
+        ),
+        null,
+        { allow: 'POST' },
+      );
+    }
+    const found = this.find(ex);
+    if (!found.ok) return;
+    const { transport } = found.entry;
+    found.entry.lastSeen = Date.now();
+    const lastEventId = ex.header('last-event-id');
+    const headers = { ...SSE_HEADERS, 'mcp-session-id': transport.sessionId };
+    if (lastEventId && this.store) {
+      const streamId = await this.store.streamOf(lastEventId);
+      if (streamId?.startsWith(`${transport.sessionId}/`)) {
+        const stream = new SseStream(ex.stream(200, headers), streamId, this.store, this.options.sse);
+        for (const event of await this.store.after(lastEventId)) stream.writeEvent(event.message, event.id);
+        const outbox = transport.outboxes.get(streamId);
+        if (outbox && !outbox.finished) outbox.resume(stream);
+        else if (streamId === transport.standaloneStreamId) this.attachStandalone(transport, stream);
+        else stream.close();
+        return;
+      }
+    }
+    if (transport.standalone?.isOpen) {
+      return rejectHttp(
+        ex,
+        409,
+        httpError(
+          ErrorCode.InvalidRequest,
+          'A standalone stream is already open for this session',
+          'conflict',
+        ),
+      );
+    }
+    this.attachStandalone(
+      transport,
+      new SseStream(ex.stream(200, headers), transport.standaloneStreamId, this.store, this.options.sse),
+    );
+  }
+
+  private attachStandalone(transport: HttpSessionTransport, stream: SseStream): void {
+    transport.standalone?.close();
+    transport.standalone = stream;
+  }
+
+  private async delete(ex: HttpExchange): Promise<void> {
+    if (!this.stateful) {
+      return rejectHttp(
+        ex,
+        405,
+        httpError(ErrorCode.InvalidRequest, 'This endpoint is stateless: no sessions', 'method_not_allowed'),
+        null,
+        { allow: 'POST' },
+      );
+    }
+    const found = this.find(ex);
+    if (!found.ok) return;
+    this.sessions.delete(found.entry.transport.sessionId);
+    await found.entry.session.close();
+    ex.respond(200, {});
+  }
+
+  /** Looks up the session a request names; answers 400/404 itself when it cannot. */
+  private find(ex: HttpExchange): { ok: true; entry: LegacySession } | { ok: false } {
+    const id = ex.header('mcp-session-id');
+    if (id === undefined) {
+      rejectHttp(
+        ex,
+        400,
+        httpError(
+          ErrorCode.InvalidRequest,
+          'Bad Request: Mcp-Session-Id header is required',
+          'session_required',
+        ),
+      );
+      return { ok: false };
+    }
+    const entry = this.sessions.get(id);
+    if (!entry || entry.session.isClosed) {
+      rejectHttp(ex, 404, httpError(ErrorCode.InvalidRequest, 'Session not found', 'session_not_found'));
+      return { ok: false };
+    }
+    return { ok: true, entry };
+  }
+
+  private async open(): Promise<LegacySession> {
+    const transport = new HttpSessionTransport(randomBytes(16).toString('hex'), this.store);
+    const session = await this.server.connect(transport);
+    const entry = { session, transport, lastSeen: Date.now() };
+    this.sessions.set(transport.sessionId, entry);
+    transport.onclose = () => this.sessions.delete(transport.sessionId);
+    return entry;
+  }
+
+  private extra(ex: HttpExchange, sessionId?: string): MessageExtra {
+    return { sessionId, requestInfo: { headers: ex.headers() } };
+  }
+
+  /** Closes sessions idle for longer than the TTL. */
+  reap(now = Date.now()): void {
+    for (const [id, entry] of this.sessions) {
+      if (now - entry.lastSeen > this.ttl && entry.session.inflight.size === 0) {
+        this.sessions.delete(id);
+        void entry.session.close();
+      }
+    }
+  }
+
+  /** Stops accepting, drains and closes every session (streams get a reconnect hint). */
+  async close(drainMs = 5_000): Promise<void> {
+    this.closing = true;
+    clearInterval(this.reaper);
+    await Promise.all([...this.sessions.values()].map((e) => e.session.close(drainMs)));
+    this.sessions.clear();
+  }
+}
