@@ -1,0 +1,433 @@
+/** Streamable HTTP end to end: the official clients, resumption, and hostile input. */
+import { request as httpRequest } from 'node:http';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HttpHost, ListenOptions } from '../../src/index.js';
+import { featureServer } from '../fixtures/feature-server.js';
+
+const hosts: HttpHost[] = [];
+const clients: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+  for (const h of hosts.splice(0)) await h.close(100);
+});
+
+async function start(options: ListenOptions = {}) {
+  const { server, probe } = featureServer();
+  server.tool('flood', async (_args, ctx) => {
+    for (let i = 0; i < 200; i++) await ctx.log('info', 'x'.repeat(10_000));
+    return 'flooded';
+  });
+  const host = await server.listen({ port: 0, ...options });
+  hosts.push(host);
+  return { server, probe, host, url: host.url };
+}
+
+async function v1(url: URL, capabilities: Record<string, unknown> = {}) {
+  const client = new ClientV1({ name: 'v1-http', version: '1' }, { capabilities });
+  clients.push(client);
+  await client.connect(new HttpV1(url));
+  return client;
+}
+
+async function v2(url: URL, mode: 'auto' | 'legacy', capabilities: Record<string, unknown> = {}) {
+  const client = new ClientV2({ name: 'v2-http', version: '2' }, {
+    capabilities,
+    versionNegotiation: { mode },
+  } as never);
+  clients.push(client);
+  await client.connect(new HttpV2(url));
+  return client;
+}
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+const BOTH = 'application/json, text/event-stream';
+
+async function post(url: URL, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: BOTH, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** Reads SSE events from a fetch response until `stop` says so. */
+async function readEvents(res: Response, stop: (events: { id?: string; data: any }[]) => boolean) {
+  const events: { id?: string; data: any }[] = [];
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  while (!stop(events)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let sep = buffer.indexOf('\n\n');
+    while (sep !== -1) {
+      const block = buffer.slice(0, sep);
+      buffer = buffer.slice(sep + 2);
+      const data = block.split('\n').find((l) => l.startsWith('data: '));
+      const id = block.split('\n').find((l) => l.startsWith('id: '));
+      if (data) events.push({ id: id?.slice(4), data: JSON.parse(data.slice(6)) });
+      sep = buffer.indexOf('\n\n');
+    }
+  }
+  return { events, reader };
+}
+
+describe('Streamable HTTP with the official clients', () => {
+  it('serves the SDK v1 client in a session: tools, resources, prompts, progress, logs, sampling, elicitation', async () => {
+    const { url } = await start();
+    const client = await v1(url, { sampling: {}, elicitation: {} });
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: 'accept',
+      content: { name: 'Http' },
+    }));
+    client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+      role: 'assistant',
+      content: { type: 'text', text: 'over http' },
+      model: 'm',
+    }));
+    const logs: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params.data));
+    expect((await client.callTool({ name: 'add', arguments: { a: 2, b: 5 } })).structuredContent).toEqual({
+      sum: 7,
+    });
+    expect((await client.readResource({ uri: 'test://static' })).contents[0]).toMatchObject({
+      text: 'static text',
+    });
+    expect((await client.getPrompt({ name: 'greet', arguments: { name: 'H' } })).messages).toHaveLength(1);
+    const progress: number[] = [];
+    await client.callTool({ name: 'progress', arguments: {} }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    expect(progress).toEqual([1, 2, 3]);
+    await client.setLoggingLevel('error');
+    await client.callTool({ name: 'log', arguments: {} });
+    expect(logs).toEqual(['error line']);
+    expect((await client.callTool({ name: 'ask_name', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'hello Http' },
+    ]);
+    expect((await client.callTool({ name: 'ask_model', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'model said: over http' },
+    ]);
+  });
+
+  it('cancels a request when the SDK v1 client aborts it', async () => {
+    const { url, probe } = await start();
+    const client = await v1(url);
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'wait_for_cancel', arguments: {} }, undefined, {
+      signal: controller.signal,
+    });
+    await probe.started;
+    controller.abort('stop');
+    await expect(call).rejects.toThrow();
+    expect(String(await probe.cancelled)).toContain('stop');
+  });
+
+  it('delivers list_changed on the standalone GET stream', async () => {
+    const { url, server } = await start();
+    const client = await v1(url);
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    await new Promise((r) => setTimeout(r, 100));
+    server.tool('late', () => 'x');
+    await expect.poll(() => changed, { timeout: 2000 }).toBe(1);
+  });
+
+  it('serves the SDK v2 client statelessly on 2026-07-28, and in a session on the legacy era', async () => {
+    const { url, host } = await start();
+    const modern = await v2(url, 'auto', { elicitation: { form: {} } });
+    modern.setRequestHandler('elicitation/create', async () => ({
+      action: 'accept',
+      content: { name: 'Modern' },
+    }));
+    expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    expect((await modern.callTool({ name: 'ask_name', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'hello Modern' },
+    ]);
+    const progress: number[] = [];
+    await modern.callTool(
+      { name: 'progress', arguments: {} },
+      { onprogress: (p: { progress: number }) => progress.push(p.progress) },
+    );
+    expect(progress).toEqual([1, 2, 3]);
+    expect(host.mcp.sessionCount).toBe(0);
+    const legacy = await v2(url, 'legacy');
+    expect(legacy.getNegotiatedProtocolVersion()).toBe('2025-11-25');
+    expect((await legacy.callTool({ name: 'add', arguments: { a: 1, b: 1 } })).structuredContent).toEqual({
+      sum: 2,
+    });
+    expect(host.mcp.sessionCount).toBe(1);
+  });
+
+  it('streams subscriptions/listen notifications over SSE on 2026-07-28', async () => {
+    const { url, server } = await start();
+    const client = await v2(url, 'auto');
+    const seen: string[] = [];
+    client.setNotificationHandler('notifications/tools/list_changed', () => void seen.push('tools'));
+    const sub = await client.listen({ toolsListChanged: true });
+    server.tool('late', () => 'x');
+    await expect.poll(() => seen, { timeout: 2000 }).toEqual(['tools']);
+    await sub.close();
+  });
+});
+
+describe('Streamable HTTP sessions and resumption', () => {
+  async function session(url: URL) {
+    const res = await post(url, INIT, { accept: 'application/json' });
+    const id = res.headers.get('mcp-session-id')!;
+    await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': id });
+    return id;
+  }
+
+  it('ends sessions with DELETE and answers 404 for them afterwards', async () => {
+    const { url, host } = await start();
+    const id = await session(url);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect((await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': id } })).status).toBe(200);
+    const after = await post(url, { jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': id });
+    expect(after.status).toBe(404);
+    expect((await after.json()).error.code).toBe(-32600);
+    expect(host.mcp.sessionCount).toBe(0);
+  });
+
+  it('reaps idle sessions after their TTL', async () => {
+    const { url, host } = await start({ sessionIdleTtlMs: 60_000 });
+    await session(url);
+    expect(host.mcp.sessionCount).toBe(1);
+    host.mcp.reap(Date.now() + 61_000);
+    expect(host.mcp.sessionCount).toBe(0);
+  });
+
+  it('refuses initialize past maxSessions with 503', async () => {
+    const { url } = await start({ maxSessions: 1 });
+    await session(url);
+    const res = await post(url, INIT);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+  });
+
+  it('resumes a dropped stream with Last-Event-ID: nothing lost, nothing duplicated', async () => {
+    const { url, server } = await start();
+    server.tool('count', async (_a, ctx) => {
+      for (let i = 1; i <= 6; i++) {
+        await ctx.progress(i, 6);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      return 'six';
+    });
+    const id = await session(url);
+    const res = await post(
+      url,
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'count', _meta: { progressToken: 'p' } },
+      },
+      { 'mcp-session-id': id, accept: 'text/event-stream, application/json' },
+    );
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const first = await readEvents(res, (e) => e.length >= 2);
+    await first.reader.cancel();
+    const lastId = first.events.at(-1)!.id!;
+    await new Promise((r) => setTimeout(r, 100));
+    const resumed = await fetch(url, {
+      headers: { accept: 'text/event-stream', 'mcp-session-id': id, 'last-event-id': lastId },
+    });
+    const rest = await readEvents(resumed, (e) => e.some((m) => m.data.id === 7));
+    const all = [...first.events, ...rest.events].map((e) => e.data);
+    expect(all.filter((m) => m.method).map((m) => m.params.progress)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(all.filter((m) => m.id === 7)).toEqual([
+      { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'six' }] } },
+    ]);
+  });
+
+  it('answers JSON when the client accepts only JSON, and serves a stateless legacy mode', async () => {
+    const { url } = await start({ stateful: false });
+    const res = await post(url, INIT, { accept: 'application/json' });
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.headers.get('mcp-session-id')).toBeNull();
+    expect((await res.json()).result.protocolVersion).toBe('2025-11-25');
+    const call = await post(
+      url,
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } },
+      { accept: 'application/json' },
+    );
+    expect((await call.json()).result.structuredContent).toEqual({ sum: 3 });
+    expect((await fetch(url, { headers: { accept: 'text/event-stream' } })).status).toBe(405);
+  });
+});
+
+describe('Streamable HTTP hostile input', () => {
+  it.each([
+    ['malformed JSON', () => ({ body: '{"jsonrpc":', headers: {} }), 400, -32700],
+    [
+      'a wrong content type',
+      () => ({ body: JSON.stringify(INIT), headers: { 'content-type': 'text/plain' } }),
+      415,
+      -32600,
+    ],
+    [
+      'no acceptable type',
+      () => ({ body: JSON.stringify(INIT), headers: { accept: 'text/html' } }),
+      406,
+      -32600,
+    ],
+    [
+      'a missing session id',
+      () => ({ body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }), headers: {} }),
+      400,
+      -32600,
+    ],
+    [
+      'an unknown session id',
+      () => ({
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+        headers: { 'mcp-session-id': 'f'.repeat(32) },
+      }),
+      404,
+      -32600,
+    ],
+    [
+      'an unsupported protocol version header',
+      () => ({ body: JSON.stringify(INIT), headers: { 'mcp-protocol-version': '1999-01-01' } }),
+      400,
+      -32600,
+    ],
+    [
+      'a forged Host',
+      () => ({ body: JSON.stringify(INIT), headers: { host: 'evil.example:80' } }),
+      403,
+      -32031,
+    ],
+    [
+      'a forged Origin',
+      () => ({ body: JSON.stringify(INIT), headers: { origin: 'http://evil.example' } }),
+      403,
+      -32031,
+    ],
+  ])(
+    'answers %s with the right status and a JSON-RPC error body, and keeps serving',
+    async (_name, make, status, code) => {
+      const { url } = await start();
+      const { body, headers } = make();
+      const res = await rawPost(url, body, headers as Record<string, string>);
+      expect(res.status).toBe(status);
+      expect(JSON.parse(res.body).error.code).toBe(code);
+      expect((await post(url, INIT)).status).toBe(200);
+    },
+  );
+
+  it('refuses oversized bodies with 413 without reading them whole', async () => {
+    const { url } = await start({ maxBodyBytes: 1024 });
+    const res = await post(url, { ...INIT, padding: 'x'.repeat(10_000) });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.data.type).toBe('payload_too_large');
+    expect((await post(url, INIT)).status).toBe(200);
+  });
+
+  it('checks the 2026-07-28 standard headers against the body (-32020)', async () => {
+    const { url } = await start();
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    const body = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'add', arguments: { a: 1, b: 1 }, _meta: meta },
+    };
+    const good = {
+      accept: 'application/json',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'add',
+    };
+    expect((await (await post(url, body, good)).json()).result.structuredContent).toEqual({ sum: 2 });
+    for (const headers of [
+      { ...good, 'mcp-method': 'tools/list' },
+      { ...good, 'mcp-name': 'other' },
+      { 'mcp-method': 'tools/call', 'mcp-name': 'add', accept: 'application/json' },
+      { ...good, 'mcp-protocol-version': '2025-11-25' },
+    ]) {
+      const res = await post(url, body, headers);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.code).toBe(-32020);
+    }
+    const b64 = { ...good, 'mcp-name': `=?base64?${Buffer.from('add').toString('base64')}?=` };
+    expect((await post(url, body, b64)).status).toBe(200);
+    const unsupported = {
+      ...body,
+      params: { ...body.params, _meta: { ...meta, 'io.modelcontextprotocol/protocolVersion': '2030-01-01' } },
+    };
+    const res = await post(url, unsupported, { ...good, 'mcp-protocol-version': '2030-01-01' });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ code: -32022, data: { supported: ['2026-07-28'] } });
+  });
+
+  it('cuts the stream of a client that does not read, and keeps serving others', async () => {
+    const { url } = await start({ sse: { maxBufferedBytes: 64 * 1024 } });
+    const init = await post(url, INIT, { accept: 'application/json' });
+    const id = init.headers.get('mcp-session-id')!;
+    const received = new Promise<string>((resolve) => {
+      const req = httpRequest(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: BOTH, 'mcp-session-id': id },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.pause(); // read nothing until the server had every chance to flood us
+        setTimeout(() => {
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.resume();
+        }, 1000);
+        res.on('end', () => resolve(text));
+      });
+      req.end(JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'flood' } }));
+    });
+    const text = await received;
+    // The stream was cut at the bound: far less than the 2 MB flood arrived, and no final result.
+    expect(text.length).toBeLessThan(1024 * 1024);
+    expect(text).not.toContain('"id":5');
+    expect((await post(url, INIT)).status).toBe(200);
+  });
+});
+
+/** A POST through node:http, so Host and Origin can be forged. */
+function rawPost(
+  url: URL,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: BOTH, ...headers },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
