@@ -1,6 +1,15 @@
 /** Rampart: a framework for production-grade MCP servers. */
 
 export {
+  fetchHandler,
+  type HttpHost,
+  type HttpOptions,
+  HttpRouter,
+  type ListenOptions,
+  listen,
+  nodeHandler,
+} from './host/http.js';
+export {
   type ComposedMiddleware,
   compose,
   type Middleware,

@@ -56,7 +56,9 @@ const INIT = {
 };
 const BOTH = 'application/json, text/event-stream';
 
-async function post(url: URL, body: unknown, headers: Record<string, string> = {}) {
+type JsonResponse = Response & { json(): Promise<any> };
+
+async function post(url: URL, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: BOTH, ...headers },
