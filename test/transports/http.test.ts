@@ -56,7 +56,7 @@ const INIT = {
 };
 const BOTH = 'application/json, text/event-stream';
 
-type JsonResponse = Response & { json(): Promise<any> };
+type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
 
 async function post(url: URL, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
   return fetch(url, {
@@ -67,7 +67,10 @@ async function post(url: URL, body: unknown, headers: Record<string, string> = {
 }
 
 /** Reads SSE events from a fetch response until `stop` says so. */
-async function readEvents(res: Response, stop: (events: { id?: string; data: any }[]) => boolean) {
+async function readEvents(
+  res: { body: Response['body'] },
+  stop: (events: { id?: string; data: any }[]) => boolean,
+) {
   const events: { id?: string; data: any }[] = [];
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
