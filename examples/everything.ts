@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { createServer, type McpServer, ToolError } from '../src/index.js';
+import { type Context, createServer, inputRequired, type McpServer, ToolError } from '../src/index.js';
 
 /** A 1×1 red PNG. */
 const PNG =
@@ -39,6 +39,7 @@ export function createEverythingServer(): McpServer {
     instructions: 'A demonstration server: every tool, resource and prompt is safe to call.',
   });
   registerConformanceTools(server);
+  registerMultiRoundTools(server);
   registerShowcaseTools(server);
   registerResources(server);
   registerPrompts(server);
@@ -218,14 +219,219 @@ function registerConformanceTools(server: McpServer): void {
         $schema: 'https://json-schema.org/draft/2020-12/schema',
         type: 'object',
         $defs: {
-          address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } },
+          address: {
+            $anchor: 'addressDef',
+            type: 'object',
+            properties: { street: { type: 'string' }, city: { type: 'string' } },
+          },
         },
-        properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+        properties: {
+          name: { type: 'string' },
+          address: { $ref: '#/$defs/address' },
+          contactMethod: { type: 'string', enum: ['phone', 'email'] },
+          phone: { type: 'string' },
+          email: { type: 'string' },
+        },
+        allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+        if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+        then: { required: ['phone'] },
+        else: { required: ['email'] },
         additionalProperties: false,
       },
     },
     (args) => `Received: ${JSON.stringify(args)}`,
   );
+}
+
+const NAME_REQUEST = inputRequired.elicit({
+  message: 'What is your name?',
+  requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+});
+
+/** The answer the client gave for `key` in this retry, if any. */
+function answer(ctx: Context<unknown>, key: string): Record<string, any> | undefined {
+  const value = ctx.inputResponses?.[key];
+  return typeof value === 'object' && value !== null ? value : undefined;
+}
+
+/**
+ * Multi-round-trip tools (2026-07-28 `input_required`, SEP-2322) written in the explicit style: the
+ * handler names its input requests and reads `ctx.inputResponses` on the retry. On the legacy era
+ * Rampart fulfils the same requests as server→client requests and calls the handler again.
+ */
+function registerMultiRoundTools(server: McpServer): void {
+  server.tool('test_input_required_result_elicitation', { description: 'Asks for a name' }, (_a, ctx) => {
+    const reply = answer(ctx, 'user_name');
+    if (reply?.action !== 'accept' || typeof reply.content?.name !== 'string') {
+      return inputRequired({ inputRequests: { user_name: NAME_REQUEST } });
+    }
+    return `Hello, ${reply.content.name}!`;
+  });
+  server.tool('test_input_required_result_sampling', { description: 'Asks the model' }, (_a, ctx) => {
+    const reply = answer(ctx, 'capital_question');
+    if (!reply) {
+      return inputRequired({
+        inputRequests: {
+          capital_question: inputRequired.createMessage({
+            messages: [{ role: 'user', content: { type: 'text', text: 'What is the capital of France?' } }],
+            maxTokens: 100,
+          }),
+        },
+      });
+    }
+    return `The model answered: ${reply.content?.text ?? JSON.stringify(reply.content)}`;
+  });
+  server.tool('test_input_required_result_list_roots', { description: 'Asks for roots' }, (_a, ctx) => {
+    const reply = answer(ctx, 'client_roots');
+    if (!Array.isArray(reply?.roots))
+      return inputRequired({ inputRequests: { client_roots: inputRequired.listRoots() } });
+    return `Roots: ${reply.roots.map((r: { uri: string }) => r.uri).join(', ')}`;
+  });
+  server.tool('test_input_required_result_request_state', { description: 'Round-trips state' }, (_a, ctx) => {
+    const reply = answer(ctx, 'confirm');
+    if (!reply || ctx.requestState !== 'awaiting-confirmation') {
+      return inputRequired({
+        inputRequests: {
+          confirm: inputRequired.elicit({
+            message: 'Please confirm',
+            requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+          }),
+        },
+        requestState: 'awaiting-confirmation',
+      });
+    }
+    return `state-ok: confirmed=${reply.content?.ok === true}`;
+  });
+  server.tool(
+    'test_input_required_result_multiple_inputs',
+    { description: 'Asks three things' },
+    (_a, ctx) => {
+      const name = answer(ctx, 'user_name');
+      const greeting = answer(ctx, 'greeting');
+      const roots = answer(ctx, 'client_roots');
+      if (!name || !greeting || !roots) {
+        return inputRequired({
+          inputRequests: {
+            user_name: NAME_REQUEST,
+            greeting: inputRequired.createMessage({
+              messages: [{ role: 'user', content: { type: 'text', text: 'Generate a greeting' } }],
+              maxTokens: 50,
+            }),
+            client_roots: inputRequired.listRoots(),
+          },
+          requestState: 'multiple',
+        });
+      }
+      return `name=${name.content?.name}, greeting=${greeting.content?.text}, roots=${roots.roots?.length ?? 0}`;
+    },
+  );
+  server.tool('test_input_required_result_multi_round', { description: 'Asks twice' }, (_a, ctx) => {
+    const step1 = answer(ctx, 'step1');
+    const step2 = answer(ctx, 'step2');
+    if (ctx.requestState?.startsWith('round-2:') && step2) {
+      return `name=${ctx.requestState.slice(8)}, color=${step2.content?.color}`;
+    }
+    if (step1?.content?.name !== undefined) {
+      return inputRequired({
+        inputRequests: {
+          step2: inputRequired.elicit({
+            message: 'Step 2: What is your favorite color?',
+            requestedSchema: {
+              type: 'object',
+              properties: { color: { type: 'string' } },
+              required: ['color'],
+            },
+          }),
+        },
+        requestState: `round-2:${step1.content.name}`,
+      });
+    }
+    return inputRequired({
+      inputRequests: {
+        step1: inputRequired.elicit({
+          message: 'Step 1: What is your name?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        }),
+      },
+      requestState: 'round-1',
+    });
+  });
+  server.tool('test_input_required_result_tampered_state', { description: 'Signed state' }, (_a, ctx) => {
+    if (!answer(ctx, 'confirm')) {
+      return inputRequired({
+        inputRequests: {
+          confirm: inputRequired.elicit({
+            message: 'Please confirm',
+            requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+          }),
+        },
+        requestState: 'signed-by-rampart',
+      });
+    }
+    return 'state verified';
+  });
+  server.tool(
+    'test_input_required_result_capabilities',
+    { description: 'Asks as the client can' },
+    (_a, ctx) => {
+      const reply = answer(ctx, 'user_name');
+      if (reply) return `Hello, ${reply.content?.name ?? reply.content?.text}!`;
+      // Only ask through a capability this request declared.
+      if (ctx.clientCapabilities.elicitation)
+        return inputRequired({ inputRequests: { user_name: NAME_REQUEST } });
+      const ask = inputRequired.createMessage({
+        messages: [{ role: 'user', content: { type: 'text', text: 'Suggest a name for the user' } }],
+        maxTokens: 20,
+      });
+      return inputRequired({ inputRequests: { user_name: ask } });
+    },
+  );
+  server.prompt(
+    'test_input_required_result_prompt',
+    { description: 'A prompt that asks first' },
+    (_a, ctx) => {
+      const reply = answer(ctx, 'user_context');
+      if (!reply) {
+        return inputRequired({
+          inputRequests: {
+            user_context: inputRequired.elicit({
+              message: 'What context should the prompt use?',
+              requestedSchema: {
+                type: 'object',
+                properties: { context: { type: 'string' } },
+                required: ['context'],
+              },
+            }),
+          },
+        });
+      }
+      return `Use this context: ${reply.content?.context}`;
+    },
+  );
+  server.tool(
+    'test_missing_capability',
+    { description: 'Needs the sampling capability' },
+    async (_a, ctx) => {
+      const result = await ctx.sample({
+        messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }],
+        maxTokens: 5,
+      });
+      return JSON.stringify(result.content);
+    },
+  );
+  server.tool('test_streaming_elicitation', { description: 'Elicits in either era' }, async (_a, ctx) => {
+    const reply = await ctx.elicit({
+      message: 'Your name?',
+      requestedSchema: { type: 'object', properties: { name: { type: 'string' } } },
+    });
+    return `got ${JSON.stringify(reply.content ?? {})}`;
+  });
+  server.tool('test_logging_tool', { description: 'Logs at several levels' }, async (_a, ctx) => {
+    await ctx.log('debug', 'debug message');
+    await ctx.log('info', 'info message');
+    await ctx.log('error', 'error message');
+    return 'logged';
+  });
 }
 
 function elicitationSummary(result: Record<string, unknown>): string {

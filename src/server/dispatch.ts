@@ -133,6 +133,7 @@ async function withInput(
     try {
       const result = await run();
       if (!isInputRequiredResult(result)) return result;
+      for (const request of Object.values(result.inputRequests ?? {})) requireCapability(ctx, request.method);
       return {
         resultType: 'input_required',
         ...(result.inputRequests && { inputRequests: result.inputRequests }),
@@ -158,18 +159,17 @@ async function withInput(
   }
 }
 
+/** Embedded input requests go only to clients that declared the capability they need (-32021 otherwise). */
+function requireCapability(ctx: Context<any>, method: string): void {
+  const capability =
+    method === 'elicitation/create' ? 'elicitation' : method === 'roots/list' ? 'roots' : 'sampling';
+  if (ctx.clientCapabilities[capability] === undefined) throw new MissingCapabilityError(capability);
+}
+
 async function fulfil(ctx: Context<any>, requests: InputRequests): Promise<InputResponses> {
   const entries = await Promise.all(
     Object.entries(requests).map(async ([key, req]) => {
-      const capability =
-        req.method === 'elicitation/create'
-          ? 'elicitation'
-          : req.method === 'roots/list'
-            ? 'roots'
-            : 'sampling';
-      if (ctx.clientCapabilities[capability] === undefined) {
-        throw new MissingCapabilityError(capability);
-      }
+      requireCapability(ctx, req.method);
       const answer = await session(ctx).request(req.method, req.params, {
         signal: ctx.signal,
         relatedRequestId: ctx.requestId,

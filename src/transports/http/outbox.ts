@@ -14,10 +14,31 @@ import type { EventStore } from './event-store.js';
 import type { HttpExchange } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
 
-/** The HTTP status of a JSON-RPC error answered as a whole response. -32021 is 400 by the spec. */
-export function statusFor(response: JsonRpcResponse | JsonRpcResponse[]): number {
-  if (Array.isArray(response) || !('error' in response)) return 200;
-  return response.error.code === -32021 ? 400 : 200;
+/**
+ * The HTTP status of a response answered as a whole. Errors from handlers stay in-band (200), except
+ * -32021 (400, by the spec) and, on 2026-07-28, -32601 (404: the method does not exist here).
+ */
+export function statusFor(
+  response: JsonRpcResponse | JsonRpcResponse[] | undefined,
+  modern: boolean,
+): number {
+  if (response === undefined || Array.isArray(response) || !('error' in response)) return 200;
+  if (response.error.code === -32021) return 400;
+  if (modern && response.error.code === -32601) return 404;
+  return 200;
+}
+
+export interface OutboxOptions {
+  /** The POST carried a JSON array (the answer is one too). */
+  batch: boolean;
+  /** The client accepts SSE and the server prefers it: a stream opens once something besides the answer is sent. */
+  sse: boolean;
+  /** Open the stream at once (long-lived requests such as `subscriptions/listen`). */
+  sseNow?: boolean;
+  /** 2026-07-28 status rules for whole responses. */
+  modern: boolean;
+  headers: Record<string, string>;
+  sseOptions?: SseOptions;
 }
 
 /** Answers one POST. */
@@ -33,15 +54,24 @@ export class Outbox {
     readonly streamId: string,
     ids: JsonRpcId[],
     private readonly ex: HttpExchange,
-    private readonly batch: boolean,
     private readonly store: EventStore | undefined,
-    useSse: boolean,
-    private readonly headers: Record<string, string>,
-    sseOptions: SseOptions | undefined,
+    private readonly options: OutboxOptions,
   ) {
     this.pending = new Set(ids);
-    if (useSse)
-      this.sse = new SseStream(ex.stream(200, { ...SSE_HEADERS, ...headers }), streamId, store, sseOptions);
+    if (options.sseNow) this.openStream();
+  }
+
+  /** Whether messages besides the answer can be delivered (a stream is open or may open). */
+  get streams(): boolean {
+    return this.options.sse;
+  }
+
+  private openStream(): SseStream {
+    if (!this.sse) {
+      const sink = this.ex.stream(200, { ...SSE_HEADERS, ...this.options.headers });
+      this.sse = new SseStream(sink, this.streamId, this.store, this.options.sseOptions);
+    }
+    return this.sse;
   }
 
   get finished(): boolean {
@@ -51,6 +81,8 @@ export class Outbox {
   /** Delivers a message for one of this POST's requests. */
   async deliver(message: JsonRpcMessage): Promise<void> {
     if (this.done) return;
+    // The stream opens lazily: an answer with nothing before it goes out as plain JSON, with its status.
+    if (!this.sse && this.options.sse && !isResponse(message)) this.openStream();
     if (this.sse) {
       if (this.sse.isOpen) await this.sse.send(message);
       // A dropped stream keeps recording, so the client can resume it with Last-Event-ID.
@@ -74,10 +106,11 @@ export class Outbox {
     if (this.sse) {
       this.sse.close();
     } else if (!this.ex.responded) {
-      const body = this.batch ? this.collected : this.collected[0];
+      const body = this.options.batch ? this.collected : this.collected[0];
+      const status = statusFor(body, this.options.modern);
       this.ex.respond(
-        statusFor(body),
-        { 'content-type': 'application/json', ...this.headers },
+        status,
+        { 'content-type': 'application/json', ...this.options.headers },
         JSON.stringify(body),
       );
     }
@@ -90,11 +123,8 @@ export class Outbox {
     this.done = true;
     if (this.sse) this.sse.close(retryMs);
     else if (!this.ex.responded) {
-      this.ex.respond(
-        503,
-        { 'content-type': 'application/json', ...this.headers },
-        JSON.stringify(this.collected),
-      );
+      const headers = { 'content-type': 'application/json', ...this.options.headers };
+      this.ex.respond(503, headers, JSON.stringify(this.collected));
     }
     this.onfinish?.();
   }
@@ -150,7 +180,7 @@ export class HttpSessionTransport implements Transport {
     }
     const related = options?.relatedRequestId;
     const outbox = related === undefined ? undefined : this.routes.get(related);
-    if (outbox?.sse) {
+    if (outbox?.streams) {
       await outbox.deliver(message);
       return;
     }

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
-import { isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
+import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
 import type { McpServer } from '../../server/server.js';
 import type { Session } from '../../session/session.js';
 import type { MessageExtra } from '../types.js';
@@ -184,44 +184,63 @@ export class StreamableHttp {
     if (messages.length === 0 || !messages.every(isObject)) {
       return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, 'Invalid Request', 'invalid_request'));
     }
+    const versionHeader = ex.header('mcp-protocol-version')?.trim();
+    const modernHeader = versionHeader !== undefined && isModernVersion(versionHeader);
     const claims = messages.filter(
       (m) => isObject(m.params?._meta) && META.protocolVersion in m.params._meta,
     );
-    if (claims.length > 0) {
+    if (claims.length > 0 || modernHeader) {
       if (Array.isArray(body)) {
-        return rejectHttp(
-          ex,
-          400,
-          httpError(
-            ErrorCode.InvalidRequest,
-            'Batches are not part of protocol 2026-07-28',
-            'invalid_request',
-          ),
-        );
+        const why = 'Batches are not part of protocol 2026-07-28';
+        return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, why, 'invalid_request'));
       }
       return this.modern(ex, body as Record<string, any>);
     }
     return this.legacy(ex, body, messages);
   }
 
-  /** 2026-07-28: one POST, one ephemeral session, answered as JSON or SSE. */
-  private async modern(ex: HttpExchange, message: Record<string, any>): Promise<void> {
-    const version = message.params._meta[META.protocolVersion];
-    if (typeof version !== 'string' || !(MODERN_VERSIONS as readonly string[]).includes(version)) {
-      return rejectHttp(
-        ex,
-        400,
-        {
-          code: ErrorCode.UnsupportedProtocolVersion,
-          message: `Unsupported protocol version: ${String(version)}`,
-          data: { type: 'unsupported_protocol_version', supported: [...MODERN_VERSIONS], requested: version },
-        },
-        typeof message.id === 'string' || typeof message.id === 'number' ? message.id : null,
-      );
+  /**
+   * The 2026-07-28 validation ladder, before dispatch: the `_meta` envelope (-32602), the standard
+   * headers against the body (-32020), then the version (-32022) — each HTTP 400, with the request id.
+   */
+  private modernRejection(ex: HttpExchange, message: Record<string, any>): JsonRpcErrorObject | undefined {
+    const meta = message.params?._meta;
+    const missing: string[] = [];
+    if (!isObject(meta)) missing.push('_meta');
+    else {
+      if (!(META.protocolVersion in meta)) missing.push(`_meta.${META.protocolVersion}`);
+      if (message.id !== undefined && !isObject(meta[META.clientCapabilities])) {
+        missing.push(`_meta.${META.clientCapabilities}`);
+      }
+    }
+    if (missing.length > 0) {
+      return {
+        code: ErrorCode.InvalidParams,
+        message: `Invalid params: missing ${missing.join(', ')}`,
+        data: { type: 'invalid_params', details: missing.map((path) => ({ path, message: 'required' })) },
+      };
     }
     const headerError = checkModernHeaders(ex, message as never);
-    if (headerError) return rejectHttp(ex, 400, headerError, message.id ?? null);
-    const id = message.id as JsonRpcId | undefined;
+    if (headerError) return headerError;
+    const version = meta[META.protocolVersion];
+    if (typeof version !== 'string' || !isModernVersion(version)) {
+      return {
+        code: ErrorCode.UnsupportedProtocolVersion,
+        message: `Unsupported protocol version: ${String(version)}`,
+        data: { type: 'unsupported_protocol_version', supported: [...MODERN_VERSIONS], requested: version },
+      };
+    }
+    return undefined;
+  }
+
+  /** 2026-07-28: one POST, one ephemeral session, answered as JSON or SSE. */
+  private async modern(ex: HttpExchange, message: Record<string, any>): Promise<void> {
+    const id =
+      typeof message.id === 'string' || typeof message.id === 'number'
+        ? (message.id as JsonRpcId)
+        : undefined;
+    const rejection = this.modernRejection(ex, message);
+    if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
     const transport = new HttpSessionTransport(`m${randomBytes(8).toString('hex')}`, undefined);
     const session = await this.server.connect(transport);
     if (id === undefined || !('method' in message)) {
@@ -231,19 +250,14 @@ export class StreamableHttp {
       return;
     }
     const streaming = message.method === 'subscriptions/listen';
-    const useSse =
-      streaming ||
-      (accepts(ex, 'text/event-stream') && !(this.options.jsonResponse && accepts(ex, 'application/json')));
-    const outbox = new Outbox(
-      `${transport.sessionId}/0`,
-      [id],
-      ex,
-      false,
-      undefined,
-      useSse,
-      {},
-      this.options.sse,
-    );
+    const outbox = new Outbox(`${transport.sessionId}/0`, [id], ex, undefined, {
+      batch: false,
+      sse: streaming || this.prefersSse(ex),
+      sseNow: streaming,
+      modern: true,
+      headers: {},
+      sseOptions: this.options.sse,
+    });
     transport.register(outbox);
     outbox.onfinish = () => void session.close();
     // Closing the stream (or the connection) cancels the request.
@@ -252,6 +266,12 @@ export class StreamableHttp {
       void session.close();
     });
     transport.onmessage?.(message, this.extra(ex));
+  }
+
+  private prefersSse(ex: HttpExchange): boolean {
+    return (
+      accepts(ex, 'text/event-stream') && !(this.options.jsonResponse && accepts(ex, 'application/json'))
+    );
   }
 
   /** Legacy era: sessions (or stateless), JSON or SSE per POST. */
@@ -319,19 +339,15 @@ export class StreamableHttp {
       if (ephemeral) void session.close(1_000);
       return;
     }
-    const useSse =
-      accepts(ex, 'text/event-stream') && !(this.options.jsonResponse && accepts(ex, 'application/json'));
+    const useSse = this.prefersSse(ex);
     const streamId = `${transport.sessionId}/${++this.streamSeq}`;
-    const outbox = new Outbox(
-      streamId,
-      ids,
-      ex,
-      Array.isArray(body),
-      entry ? this.store : undefined,
-      useSse,
+    const outbox = new Outbox(streamId, ids, ex, entry ? this.store : undefined, {
+      batch: Array.isArray(body),
+      sse: useSse,
+      modern: false,
       headers,
-      this.options.sse,
-    );
+      sseOptions: this.options.sse,
+    });
     transport.register(outbox);
     const registered = outbox.onfinish;
     outbox.onfinish = () => {
