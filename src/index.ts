@@ -64,6 +64,7 @@ export { createServer, McpServer, type Registered, type ServerOptions } from './
 export { UriTemplate } from './server/uri-template.js';
 export { Session, type SessionLimits } from './session/session.js';
 export { type EventStore, MemoryEventStore, type StoredEvent } from './transports/http/event-store.js';
+export { LegacySse, type LegacySseOptions } from './transports/http/legacy-sse.js';
 export { StreamableHttp, type StreamableHttpOptions } from './transports/http/streamable.js';
 export { createMemoryPair, MemoryTransport } from './transports/memory.js';
 export { StdioServerTransport, type StdioTransportOptions } from './transports/stdio.js';

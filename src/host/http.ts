@@ -14,11 +14,14 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '../protocol/jsonrpc.js';
 import type { McpServer } from '../server/server.js';
 import { fetchExchange, type HttpExchange, nodeExchange } from '../transports/http/exchange.js';
+import { LegacySse, type LegacySseOptions } from '../transports/http/legacy-sse.js';
 import { rejectHttp, StreamableHttp, type StreamableHttpOptions } from '../transports/http/streamable.js';
 
 export interface HttpOptions extends StreamableHttpOptions {
   /** Path of the MCP endpoint. Default `/mcp`. */
   path?: string;
+  /** The 2024-11-05 HTTP+SSE endpoints (`/sse`, `/messages`); `false` turns them off. Default on. */
+  legacySse?: LegacySseOptions | false;
   /**
    * Host header values accepted (DNS-rebinding protection). Default: when bound to a loopback
    * address, only loopback names; otherwise any.
@@ -48,6 +51,8 @@ export interface HttpHost {
   readonly host: string;
   readonly server: Server;
   readonly mcp: StreamableHttp;
+  /** The 2024-11-05 HTTP+SSE endpoints, unless turned off. */
+  readonly sse: LegacySse | undefined;
   /** Stops accepting, drains sessions, closes the listener. */
   close(drainMs?: number): Promise<void>;
 }
@@ -63,6 +68,7 @@ function hostnameOf(hostHeader: string): string {
 /** The request router shared by every adapter. */
 export class HttpRouter {
   readonly mcp: StreamableHttp;
+  readonly sse: LegacySse | undefined;
   private readonly path: string;
   private loopbackOnly: boolean;
 
@@ -72,8 +78,14 @@ export class HttpRouter {
     boundHost?: string,
   ) {
     this.mcp = new StreamableHttp(server, options);
+    this.sse = options.legacySse === false ? undefined : new LegacySse(server, options.legacySse ?? {});
     this.path = options.path ?? '/mcp';
     this.loopbackOnly = boundHost !== undefined && LOOPBACK.has(boundHost);
+  }
+
+  /** Closes both transports, draining in-flight requests for up to `drainMs`. */
+  async close(drainMs?: number): Promise<void> {
+    await Promise.all([this.mcp.close(drainMs), this.sse?.close(drainMs)]);
   }
 
   /** Turns on loopback-only Host/Origin checks (the host calls this once it knows its address). */
@@ -114,6 +126,7 @@ export class HttpRouter {
       return;
     }
     if (ex.path === this.path) return this.mcp.handle(ex);
+    if (this.sse?.handles(ex.path)) return this.sse.handle(ex);
     rejectHttp(ex, 404, {
       code: ErrorCode.MethodNotFound,
       message: `Not found: ${ex.path}`,
@@ -139,7 +152,7 @@ export function nodeHandler(server: McpServer<any>, options: HttpOptions = {}) {
     const ex = nodeExchange(req, res, req.body);
     router.handle(ex).catch((err) => failSafe(ex, err, server));
   };
-  return Object.assign(handler, { router, close: (drainMs?: number) => router.mcp.close(drainMs) });
+  return Object.assign(handler, { router, close: (drainMs?: number) => router.close(drainMs) });
 }
 
 /** A Web-standard `fetch(Request) => Promise<Response>` handler (Hono, Bun, Deno, workers). */
@@ -150,7 +163,7 @@ export function fetchHandler(server: McpServer<any>, options: HttpOptions = {}) 
       const ex = fetchExchange(request, resolve);
       router.handle(ex).catch((err) => failSafe(ex, err, server));
     });
-  return Object.assign(handler, { router, close: (drainMs?: number) => router.mcp.close(drainMs) });
+  return Object.assign(handler, { router, close: (drainMs?: number) => router.close(drainMs) });
 }
 
 /** Starts the HTTP host. Port 0 picks a free port; the bound address is in the result. */
@@ -180,9 +193,10 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
     host: address.address,
     server: http,
     mcp: router.mcp,
+    sse: router.sse,
     async close(drainMs = 5_000) {
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-      await router.mcp.close(drainMs);
+      await router.close(drainMs);
       http.closeIdleConnections();
       http.closeAllConnections();
       await closed;

@@ -436,3 +436,40 @@ function rawPost(
     req.end(body);
   });
 }
+
+describe('HTTP+SSE (2024-11-05) for old clients', () => {
+  it('serves the SDK v1 SSEClientTransport: tools, progress, elicitation, notifications', async () => {
+    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
+    const { url, host } = await start();
+    const client = new ClientV1({ name: 'old', version: '1' }, { capabilities: { elicitation: {} } });
+    clients.push(client);
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: 'accept',
+      content: { name: 'Old' },
+    }));
+    await client.connect(new SSEClientTransport(new URL('/sse', url)));
+    expect(host.sse?.sessionCount).toBe(1);
+    expect((await client.callTool({ name: 'add', arguments: { a: 3, b: 4 } })).structuredContent).toEqual({
+      sum: 7,
+    });
+    expect((await client.callTool({ name: 'ask_name', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'hello Old' },
+    ]);
+    const progress: number[] = [];
+    await client.callTool({ name: 'progress', arguments: {} }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    expect(progress).toEqual([1, 2, 3]);
+    await client.close();
+    await expect.poll(() => host.sse?.sessionCount, { timeout: 2000 }).toBe(0);
+  });
+
+  it('answers posts to unknown sessions with 404 and bad JSON with 400', async () => {
+    const { url } = await start();
+    const unknown = await post(new URL(`/messages?sessionId=${'a'.repeat(32)}`, url), INIT);
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.data.type).toBe('session_not_found');
+    const missing = await post(new URL('/messages', url), INIT);
+    expect(missing.status).toBe(400);
+  });
+});

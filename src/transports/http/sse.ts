@@ -66,7 +66,8 @@ export class SseStream {
     );
   }
 
-  private writeRaw(chunk: string): void {
+  /** Writes raw SSE text (comments, custom events). */
+  writeRaw(chunk: string): void {
     if (!this.open) return;
     this.sink.write(chunk);
     if (this.sink.buffered > this.maxBuffered) this.close();
