@@ -234,6 +234,7 @@ function registerConformanceTools(server: McpServer): void {
         },
         allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
         if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+        // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, never awaited.
         then: { required: ['phone'] },
         else: { required: ['email'] },
         additionalProperties: false,
