@@ -1,3 +1,5 @@
+import { preserialize } from '../protocol/serialize.js';
+
 /**
  * Registries for tools, resources, resource templates and prompts. Each keeps its entries in
  * registration order and precomputes its listing payload, rebuilt only when the set changes.
@@ -85,7 +87,7 @@ export class Registry<E extends { key: string; descriptor: D }, D = E['descripto
 
   /** Every descriptor, computed once per change. */
   descriptors(): D[] {
-    if (!this.listing) this.listing = [...this.entries.values()].map((e) => e.descriptor);
+    if (!this.listing) this.listing = preserialize([...this.entries.values()].map((e) => e.descriptor));
     return this.listing;
   }
 

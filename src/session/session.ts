@@ -84,12 +84,11 @@ export class Session {
   logLevel: LoggingLevel | undefined;
   readonly subscriptions = new Set<string>();
   readonly inflight = new Map<JsonRpcId, Inflight>();
-  /** Arbitrary per-session state for middleware and handlers (bounded by what they put in it). */
-  readonly state = new Map<string, unknown>();
+  private _state: Map<string, unknown> | undefined;
 
   private readonly pending = new Map<JsonRpcId, Pending>();
   /** Long-lived requests (subscription streams) that end first when the session closes. */
-  private readonly streams = new Set<JsonRpcId>();
+  private streams: Set<JsonRpcId> | undefined;
   private nextRequestId = 0;
   private closed = false;
   private readonly limits: Required<SessionLimits>;
@@ -108,6 +107,12 @@ export class Session {
       maxSubscriptions: limits.maxSubscriptions ?? 1_000,
       maxBatchSize: limits.maxBatchSize ?? 100,
     };
+  }
+
+  /** Arbitrary per-session state for middleware and handlers (bounded by what they put in it). */
+  get state(): Map<string, unknown> {
+    if (this._state === undefined) this._state = new Map();
+    return this._state;
   }
 
   get maxSubscriptions(): number {
@@ -217,7 +222,7 @@ export class Session {
       return await this.host.handle(this, message, extra);
     } finally {
       this.inflight.delete(message.id);
-      this.streams.delete(message.id);
+      this.streams?.delete(message.id);
       if (this.inflight.size === 0 && this.idleWaiters.length > 0) {
         for (const wake of this.idleWaiters.splice(0)) wake();
       }
@@ -231,6 +236,7 @@ export class Session {
 
   /** Marks an in-flight request as a stream that only ends on cancel or close (`subscriptions/listen`). */
   markStream(id: JsonRpcId): void {
+    if (this.streams === undefined) this.streams = new Set();
     this.streams.add(id);
   }
 
@@ -358,7 +364,7 @@ export class Session {
     this.closed = true;
     const shutdown = () => new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session closed');
     // Streams never finish on their own: end them first so they can send their closing result.
-    for (const id of this.streams) this.inflight.get(id)?.abort(shutdown());
+    for (const id of this.streams ?? []) this.inflight.get(id)?.abort(shutdown());
     if (drainMs > 0) await this.idleWithin(drainMs);
     for (const handle of this.inflight.values()) handle.abort(shutdown());
     for (const id of [...this.pending.keys()]) this.failPending(id, shutdown());

@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, failure, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { stringifyMessage } from '../protocol/serialize.js';
 import type { MessageExtra, Transport } from './types.js';
 
 export interface StdioTransportOptions {
@@ -109,7 +110,7 @@ export class StdioServerTransport implements Transport {
         this.stdout.uncork();
       });
     }
-    const ok = this.stdout.write(`${JSON.stringify(message)}\n`);
+    const ok = this.stdout.write(`${stringifyMessage(message)}\n`);
     if (ok) return Promise.resolve();
     return new Promise((resolve) => this.stdout.once('drain', resolve));
   }

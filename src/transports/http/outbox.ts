@@ -9,6 +9,7 @@ import {
   type JsonRpcMessage,
   type JsonRpcResponse,
 } from '../../protocol/jsonrpc.js';
+import { stringifyMessage } from '../../protocol/serialize.js';
 import type { MessageExtra, SendOptions, Transport } from '../types.js';
 import type { EventStore } from './event-store.js';
 import type { HttpExchange } from './exchange.js';
@@ -111,7 +112,7 @@ export class Outbox {
       this.ex.respond(
         status,
         { 'content-type': 'application/json', ...this.options.headers },
-        JSON.stringify(body),
+        Array.isArray(body) ? JSON.stringify(body) : stringifyMessage(body),
       );
     }
     this.onfinish?.();

@@ -3,6 +3,7 @@
  * comments, and a bound on what may wait for a slow client — past it the stream is cut, never grown.
  */
 import type { JsonRpcMessage } from '../../protocol/jsonrpc.js';
+import { stringifyMessage } from '../../protocol/serialize.js';
 import type { EventStore } from './event-store.js';
 import type { StreamSink } from './exchange.js';
 
@@ -61,8 +62,8 @@ export class SseStream {
   writeEvent(message: JsonRpcMessage, id: string | undefined): void {
     this.writeRaw(
       id === undefined
-        ? `event: message\ndata: ${JSON.stringify(message)}\n\n`
-        : `id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`,
+        ? `event: message\ndata: ${stringifyMessage(message)}\n\n`
+        : `id: ${id}\nevent: message\ndata: ${stringifyMessage(message)}\n\n`,
     );
   }
 

@@ -80,6 +80,8 @@ export class StreamableHttp {
   private readonly reaper: NodeJS.Timeout;
   private closing = false;
   private streamSeq = 0;
+  /** Ids of per-request sessions: never sent to clients, so a counter is enough. */
+  private ephemeralSeq = 0;
 
   constructor(
     private readonly server: McpServer<any>,
@@ -241,7 +243,7 @@ export class StreamableHttp {
         : undefined;
     const rejection = this.modernRejection(ex, message);
     if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
-    const transport = new HttpSessionTransport(`m${randomBytes(8).toString('hex')}`, undefined);
+    const transport = new HttpSessionTransport(`m${++this.ephemeralSeq}`, undefined);
     const session = await this.server.connect(transport);
     if (id === undefined || !('method' in message)) {
       transport.onmessage?.(message, this.extra(ex));
@@ -324,7 +326,7 @@ export class StreamableHttp {
       ({ session, transport } = entry);
       entry.lastSeen = Date.now();
     } else {
-      transport = new HttpSessionTransport(`s${randomBytes(8).toString('hex')}`, undefined);
+      transport = new HttpSessionTransport(`s${++this.ephemeralSeq}`, undefined);
       session = await this.server.connect(transport);
     }
     const headers: Record<string, string> = entry ? { 'mcp-session-id': transport.sessionId } : {};

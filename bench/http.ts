@@ -1,0 +1,220 @@
+/**
+ * HTTP benchmark, one invocation, side by side: Rampart stateless (2026-07-28) and stateful (legacy
+ * sessions), the official SDK v1 stateless and stateful, SDK v2 `createMcpHandler`, and a bare
+ * node:http JSON-RPC echo as the ceiling.
+ *
+ *   npm run bench:http            # BENCH_SECONDS=5 per phase by default
+ *
+ * Phases per server: tools/call at concurrency 1 and 32, tools/list (100 tools) at 32. Loopback only,
+ * autocannon, every phase bounded in time. With `taskset`, the server runs on core 0 and the load
+ * generator (this process) on core 1. RSS is read from /proc after each phase.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const ACCEPT = 'application/json, text/event-stream';
+
+type Era = 'modern' | 'legacy-session' | 'legacy-stateless' | 'raw';
+interface Target {
+  name: string;
+  script: string;
+  era: Era;
+  env?: Record<string, string>;
+  /** Rows without a tools/list phase (the raw echo has no tools). */
+  noList?: boolean;
+}
+
+const TARGETS: Target[] = [
+  { name: 'raw node:http echo (ceiling)', script: 'bench/servers/http-raw.ts', era: 'raw', noList: true },
+  { name: 'Rampart stateless (2026-07-28)', script: 'bench/servers/http-rampart.ts', era: 'modern' },
+  {
+    name: 'Rampart stateful (legacy session)',
+    script: 'bench/servers/http-rampart.ts',
+    era: 'legacy-session',
+  },
+  {
+    name: 'SDK v1 stateless',
+    script: 'bench/servers/http-sdk-v1.ts',
+    era: 'legacy-stateless',
+    env: { MODE: 'stateless' },
+  },
+  { name: 'SDK v1 stateful', script: 'bench/servers/http-sdk-v1.ts', era: 'legacy-session' },
+  { name: 'SDK v2 createMcpHandler (2026-07-28)', script: 'bench/servers/http-sdk-v2.ts', era: 'modern' },
+];
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const pin = hasTaskset();
+if (pin) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+/**
+ * Servers run as plain JavaScript bundles (dependencies left external), so neither start-up
+ * transforms nor a loader's memory count against anyone.
+ */
+async function bundle(script: string): Promise<string> {
+  const outfile = `bench/.build/${script.split('/').pop()!.replace(/\.ts$/, '.mjs')}`;
+  await build({
+    entryPoints: [script],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+  });
+  return outfile;
+}
+
+async function startServer(target: Target): Promise<{ child: ChildProcess; port: number }> {
+  const args = [await bundle(target.script)];
+  const env = { ...process.env, ...target.env, PORT: '0', LOG_LEVEL: 'warn' };
+  const child = pin
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: root, env })
+    : spawn(process.execPath, args, { cwd: root, env });
+  child.stderr?.resume();
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${target.name} did not start`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      const m = /ready (\d+)/.exec(d.toString());
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return { child, port };
+}
+
+/** Headers and body for one request of `method` in the target's era (opening a session if needed). */
+async function requestFor(target: Target, url: string, method: string, params: Record<string, unknown>) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT };
+  if (target.era === 'modern') {
+    headers['mcp-protocol-version'] = '2026-07-28';
+    headers['mcp-method'] = method;
+    if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+    return {
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: MODERN_META } }),
+    };
+  }
+  if (target.era === 'legacy-session') {
+    const init = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'bench', version: '1' },
+        },
+      }),
+    });
+    await init.text();
+    const session = init.headers.get('mcp-session-id')!;
+    headers['mcp-session-id'] = session;
+    headers['mcp-protocol-version'] = '2025-11-25';
+    await (
+      await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      })
+    ).text();
+  }
+  if (target.era === 'legacy-stateless') headers['mcp-protocol-version'] = '2025-11-25';
+  return { headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) };
+}
+
+interface Phase {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(
+  url: string,
+  connections: number,
+  req: { headers: Record<string, string>; body: string },
+) {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    pipelining: 1,
+    duration: SECONDS,
+    headers: req.headers,
+    body: req.body,
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors + result.timeouts,
+  } satisfies Phase;
+}
+
+async function measure(target: Target) {
+  const { child, port } = await startServer(target);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  try {
+    const call = await requestFor(target, url, 'tools/call', { name: 'echo', arguments: { text: 'hello' } });
+    await load(url, 8, call); // warm-up
+    const c1 = await load(url, 1, call);
+    const c32 = await load(url, 32, call);
+    const rssAfterCall = rssMb(child.pid!);
+    const list = target.noList
+      ? undefined
+      : await load(url, 32, await requestFor(target, url, 'tools/list', {}));
+    // A second round of the same load: RSS should not keep climbing.
+    const again = await load(url, 32, call);
+    return { target, c1, c32, list, again, rss: rssMb(child.pid!), rssAfterCall };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const rows = [];
+for (const target of TARGETS) {
+  rows.push(await measure(target));
+  process.stderr.write(`measured ${target.name}\n`);
+}
+const ceiling = rows[0].c32.rps;
+const v2 = rows.find((r) => r.target.name.startsWith('SDK v2'))!.c32.rps;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+console.log(
+  `\nHTTP, ${SECONDS} s per phase, node ${process.version}, pinned: ${pin ? 'server core 0, load core 1' : 'no'}\n`,
+);
+console.log(
+  '| server | call c=1 req/s | p50 ms | p99 ms | call c=32 req/s | p50 ms | p99 ms | list(100) c=32 req/s | RSS MB (2nd round) | vs ceiling | vs SDK v2 | errors |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  const errors = r.c1.errors + r.c32.errors + (r.list?.errors ?? 0) + r.again.errors;
+  console.log(
+    `| ${r.target.name} | ${fmt(r.c1.rps)} | ${r.c1.p50} | ${r.c1.p99} | ${fmt(r.c32.rps)} | ${r.c32.p50} | ${r.c32.p99} | ${r.list ? fmt(r.list.rps) : '—'} | ${r.rssAfterCall.toFixed(0)} (${r.rss.toFixed(0)}) | ${Math.round((r.c32.rps / ceiling) * 100)} % | ${(r.c32.rps / v2).toFixed(1)}× | ${errors} |`,
+  );
+}
