@@ -49,76 +49,111 @@ function joinHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** A `node:http` request/response pair (a class, so the per-request cost is one object). */
+class NodeExchange implements HttpExchange {
+  readonly method: string;
+  readonly path: string;
+  private readonly rawQuery: string;
+  private _query: URLSearchParams | undefined;
+  private _responded = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly parsedBody: unknown,
+  ) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.method = req.method ?? 'GET';
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.rawQuery = q === -1 ? '' : url.slice(q + 1);
+  }
+
+  get query(): URLSearchParams {
+    if (this._query === undefined) this._query = new URLSearchParams(this.rawQuery);
+    return this._query;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.req.socket?.remoteAddress;
+  }
+
+  get responded(): boolean {
+    return this._responded;
+  }
+
+  header(name: string): string | undefined {
+    return joinHeader(this.req.headers[name]);
+  }
+
+  headers(): Record<string, string | string[] | undefined> {
+    return this.req.headers;
+  }
+
+  readBody(limit: number): Promise<string> {
+    const { req, parsedBody } = this;
+    if (parsedBody !== undefined) {
+      const text = typeof parsedBody === 'string' ? parsedBody : JSON.stringify(parsedBody);
+      return Buffer.byteLength(text) > limit
+        ? Promise.reject(new BodyTooLargeError(limit))
+        : Promise.resolve(text);
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          // Stop reading; the caller answers 413 and the connection is closed after it.
+          req.off('data', onData);
+          req.pause();
+          reject(new BodyTooLargeError(limit));
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () =>
+        resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+      );
+      req.once('error', reject);
+    });
+  }
+
+  onAbort(listener: () => void): void {
+    // `close` without `finish` means the client went away before the response was complete.
+    this.res.once('close', () => {
+      if (!this.res.writableFinished) listener();
+    });
+  }
+
+  respond(status: number, headers: Record<string, string>, body?: string): void {
+    this._responded = true;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    this.res.writeHead(status, headers);
+    this.res.end(body);
+  }
+
+  stream(status: number, headers: Record<string, string>): StreamSink {
+    this._responded = true;
+    const res = this.res;
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    return {
+      write: (chunk) => res.write(chunk),
+      get buffered() {
+        return res.writableLength;
+      },
+      end: () => res.end(),
+    };
+  }
+}
+
 /** Wraps a `node:http` request/response pair. `parsedBody` is used when a framework already read it. */
 export function nodeExchange(req: IncomingMessage, res: ServerResponse, parsedBody?: unknown): HttpExchange {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  let responded = false;
-  let finished = false;
-  res.once('finish', () => (finished = true));
-  return {
-    method: req.method ?? 'GET',
-    path: q === -1 ? url : url.slice(0, q),
-    query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
-    remoteAddress: req.socket?.remoteAddress,
-    header: (name) => joinHeader(req.headers[name]),
-    headers: () => req.headers,
-    readBody(limit) {
-      if (parsedBody !== undefined) {
-        const text = typeof parsedBody === 'string' ? parsedBody : JSON.stringify(parsedBody);
-        return Buffer.byteLength(text) > limit
-          ? Promise.reject(new BodyTooLargeError(limit))
-          : Promise.resolve(text);
-      }
-      const declared = Number(req.headers['content-length']);
-      if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
-      return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        req.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > limit) {
-            // Stop reading; the caller answers 413 and the connection is closed after it.
-            req.removeAllListeners('data');
-            req.pause();
-            reject(new BodyTooLargeError(limit));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        req.once('end', () =>
-          resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
-        );
-        req.once('error', reject);
-      });
-    },
-    onAbort(listener) {
-      res.once('close', () => {
-        if (!finished) listener();
-      });
-    },
-    respond(status, headers, body) {
-      responded = true;
-      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-      res.writeHead(status, headers);
-      res.end(body);
-    },
-    stream(status, headers) {
-      responded = true;
-      res.writeHead(status, headers);
-      res.flushHeaders();
-      return {
-        write: (chunk) => res.write(chunk),
-        get buffered() {
-          return res.writableLength;
-        },
-        end: () => res.end(),
-      };
-    },
-    get responded() {
-      return responded;
-    },
-  };
+  return new NodeExchange(req, res, parsedBody);
 }
 
 /** Wraps a Web-standard Request; the Response is delivered through `respondWith` once known. */
