@@ -9,11 +9,12 @@
  * autocannon, every phase bounded in time. With `taskset`, the server runs on core 0 and the load
  * generator (this process) on core 1. RSS is read from /proc after each phase.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
+import { pinned, spawnServer } from './cores.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -52,16 +53,7 @@ const TARGETS: Target[] = [
   { name: 'SDK v2 createMcpHandler (2026-07-28)', script: 'bench/servers/http-sdk-v2.ts', era: 'modern' },
 ];
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const pin = hasTaskset();
-if (pin) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+const pin = pinned;
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -88,9 +80,7 @@ async function bundle(script: string): Promise<string> {
 async function startServer(target: Target): Promise<{ child: ChildProcess; port: number }> {
   const args = [await bundle(target.script)];
   const env = { ...process.env, ...target.env, PORT: '0', LOG_LEVEL: 'warn' };
-  const child = pin
-    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { cwd: root, env })
-    : spawn(process.execPath, args, { cwd: root, env });
+  const child = spawnServer(args, { cwd: root, env });
   child.stderr?.resume();
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${target.name} did not start`)), 20_000);
@@ -150,7 +140,10 @@ async function requestFor(target: Target, url: string, method: string, params: R
 
 interface Phase {
   rps: number;
-  /** Mean latency, ms (autocannon's percentiles have 1 ms resolution, too coarse here). */
+  /**
+   * Mean latency in ms by Little's law (connections / throughput): exact for a closed loop, where
+   * autocannon's own latency figures have a 1 ms resolution that is too coarse here.
+   */
   mean: number;
   p50: number;
   p99: number;
@@ -173,7 +166,7 @@ async function load(
   });
   return {
     rps: result.requests.average,
-    mean: result.latency.average,
+    mean: (connections / result.requests.average) * 1000,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors + result.timeouts,

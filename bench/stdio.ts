@@ -8,8 +8,9 @@
  * pipelined (a window of WINDOW calls in flight; calls/s). With `taskset` available, servers run on
  * core 0 and this client on core 1. Every loop is bounded in time; children are killed at the end.
  */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pinned, spawnServer } from './cores.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const WARMUP_MS = 500;
@@ -22,17 +23,7 @@ const SERVERS = [
   { name: 'SDK v2 (2.4)', script: 'bench/servers/sdk-v2.ts' },
 ];
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const pin = hasTaskset();
-if (pin) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+const pin = pinned;
 
 /** A line-oriented JSON-RPC client on a child process. */
 class Peer {
@@ -143,12 +134,10 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(server: (typeof SERVERS)[number]) {
   const args = ['--import', 'tsx', server.script];
-  const child = pin
-    ? spawn('taskset', ['-c', '0', process.execPath, ...args], {
-        cwd: root,
-        env: { ...process.env, LOG_LEVEL: 'warn' },
-      })
-    : spawn(process.execPath, args, { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const child = spawnServer(args, {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  }) as ChildProcessWithoutNullStreams;
   child.stderr.resume();
   const peer = new Peer(child);
   try {
