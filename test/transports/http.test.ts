@@ -210,6 +210,26 @@ describe('Streamable HTTP sessions and resumption', () => {
     expect(host.mcp.sessionCount).toBe(0);
   });
 
+  it('frees the standalone stream when its client drops, so a reconnect is not refused', async () => {
+    const { url } = await start();
+    const id = await session(url);
+    const headers = { accept: 'text/event-stream', 'mcp-session-id': id };
+    const first = new AbortController();
+    const res = await fetch(url, { headers, signal: first.signal });
+    expect(res.status).toBe(200);
+    const second = await fetch(url, { headers });
+    expect(second.status).toBe(409);
+    await second.body?.cancel();
+    first.abort();
+    await expect
+      .poll(async () => {
+        const again = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
+        await again.body?.cancel();
+        return again.status;
+      })
+      .toBe(200);
+  });
+
   it('reaps idle sessions after their TTL', async () => {
     const { url, host } = await start({ sessionIdleTtlMs: 60_000 });
     await session(url);

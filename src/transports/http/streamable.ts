@@ -357,6 +357,8 @@ export class StreamableHttp {
       if (ephemeral) void session.close();
     };
     ex.onAbort(() => {
+      // Stop writing to the dead connection; what follows is recorded for a resumption, if any.
+      outbox.sse?.close();
       // With a store, the stream can be resumed: keep the requests running. Without, cancel them.
       if (entry && this.store && useSse) return;
       for (const id of outbox.pending) session.cancel(id, 'client closed the connection');
@@ -396,6 +398,7 @@ export class StreamableHttp {
       const streamId = await this.store.streamOf(lastEventId);
       if (streamId?.startsWith(`${transport.sessionId}/`)) {
         const stream = new SseStream(ex.stream(200, headers), streamId, this.store, this.options.sse);
+        ex.onAbort(() => stream.close());
         for (const event of await this.store.after(lastEventId)) stream.writeEvent(event.message, event.id);
         const outbox = transport.outboxes.get(streamId);
         if (outbox && !outbox.finished) outbox.resume(stream);
@@ -415,10 +418,15 @@ export class StreamableHttp {
         ),
       );
     }
-    this.attachStandalone(
-      transport,
-      new SseStream(ex.stream(200, headers), transport.standaloneStreamId, this.store, this.options.sse),
+    const stream = new SseStream(
+      ex.stream(200, headers),
+      transport.standaloneStreamId,
+      this.store,
+      this.options.sse,
     );
+    // A dropped GET frees the slot, so the client can reconnect (and resume with Last-Event-ID).
+    ex.onAbort(() => stream.close());
+    this.attachStandalone(transport, stream);
   }
 
   private attachStandalone(transport: HttpSessionTransport, stream: SseStream): void {
