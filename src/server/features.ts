@@ -16,9 +16,7 @@ import type { InputRequiredResult } from './input-required.js';
 import {
   type CompiledSchema,
   compileSchema,
-  type InferInput,
   type InferOutput,
-  isStandardSchema,
   type JsonSchema,
   type SchemaLike,
   type StandardSchemaV1,
@@ -303,6 +301,3 @@ export function toGetPromptResult(value: unknown): GetPromptResult {
   }
   throw new TypeError('A prompt handler must return a string or { messages: [...] }');
 }
-
-export type { InferInput };
-export { isStandardSchema };

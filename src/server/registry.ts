@@ -92,10 +92,8 @@ export class Registry<E extends { key: string; descriptor: D }, D = E['descripto
   }
 
   /** One page of the listing. `pageSize` 0 or less means one page with everything. */
-  page(cursor: string | undefined, pageSize: number, filter?: (entry: E) => boolean): Page<D> {
-    const all = filter
-      ? [...this.entries.values()].filter(filter).map((e) => e.descriptor)
-      : this.descriptors();
+  page(cursor: string | undefined, pageSize: number): Page<D> {
+    const all = this.descriptors();
     let offset = 0;
     if (cursor !== undefined) {
       const decoded = decodeCursor(cursor);
