@@ -2,9 +2,11 @@
  * Serves the everything example over HTTP: `PORT=3000 npm run example:http`.
  * Streamable HTTP at /mcp for both protocol eras (stateful legacy sessions, stateless 2026-07-28).
  */
+import { logging } from '../src/index.js';
 import { createEverythingServer } from './everything.js';
 
 const server = createEverythingServer();
+server.use(logging());
 const host = await server.listen({
   port: Number(process.env.PORT ?? 3000),
   host: process.env.HOST ?? '127.0.0.1',

@@ -17,6 +17,7 @@ export {
   NextCalledTwiceError,
 } from './middleware/compose.js';
 export { type Hooks, hooks } from './middleware/hooks.js';
+export { currentContext, getLogger, type LoggingOptions, logging } from './middleware/logging.js';
 export * from './protocol/errors.js';
 export {
   ErrorCode,
@@ -58,7 +59,7 @@ export {
   inputRequired,
   RequestStateCodec,
 } from './server/input-required.js';
-export { createLogger, type Logger } from './server/logger.js';
+export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from './server/logger.js';
 export type { JsonSchema, SchemaLike, StandardSchemaV1 } from './server/schema.js';
 export { createServer, McpServer, type Registered, type ServerOptions } from './server/server.js';
 export { UriTemplate } from './server/uri-template.js';

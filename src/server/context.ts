@@ -11,6 +11,13 @@ import type { MessageExtra } from '../transports/types.js';
 import { type InputRequest, InputRequiredSignal, type InputResponses } from './input-required.js';
 import type { Logger } from './logger.js';
 
+/** The trace id of a W3C `traceparent` value (`00-<trace-id>-<span-id>-<flags>`), if valid. */
+export function traceIdOf(traceparent: unknown): string | undefined {
+  if (typeof traceparent !== 'string') return undefined;
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
+  return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
+}
+
 /** The principal a transport or the auth middleware established for a message. */
 export interface AuthInfo {
   token?: string;
@@ -101,9 +108,14 @@ export class Context<Deps = unknown> {
     this.startTime = performance.now();
   }
 
-  /** A per-request id for logs, metrics and error data; generated unless a middleware set one. */
+  /**
+   * A per-request id for logs, metrics and error data: the one the transport received (HTTP
+   * `X-Request-Id`), else the trace id of a `traceparent` in `_meta`, else a fresh UUID.
+   */
   get correlationId(): string {
-    if (this._correlationId === undefined) this._correlationId = randomUUID();
+    if (this._correlationId === undefined) {
+      this._correlationId = this.extra?.correlationId ?? traceIdOf(this.meta?.traceparent) ?? randomUUID();
+    }
     return this._correlationId;
   }
 
@@ -149,6 +161,11 @@ export class Context<Deps = unknown> {
       this._logger = this.baseLogger.child(bindings);
     }
     return this._logger;
+  }
+
+  /** The server's logger, without this request's bindings. */
+  get rootLogger(): Logger {
+    return this.baseLogger;
   }
 
   /** The tool or prompt name, or the resource URI, this request is about. */

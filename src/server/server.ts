@@ -450,7 +450,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   /** The one error shape: stable code, message (redacted when internal), data with type and correlation id. */
   renderError(err: unknown, ctx: Context<any>): ReturnType<RampartError['toJsonRpc']> {
     const error = toRampartError(err);
-    if (!error.expose) ctx.logger.error({ err }, 'request failed');
+    if (!error.expose && ctx.metadata['rampart.errorLogged'] !== true)
+      ctx.logger.error({ err }, 'request failed');
     return error.toJsonRpc(ctx.correlationId);
   }
 

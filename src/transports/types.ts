@@ -17,6 +17,8 @@ export interface MessageExtra {
     expiresAt?: number;
     extra?: Record<string, unknown>;
   };
+  /** A correlation id the transport received or assigned (e.g. HTTP `X-Request-Id`). */
+  correlationId?: string;
   /** Transport request details (HTTP headers and the like). */
   requestInfo?: { headers?: Record<string, string | string[] | undefined>; url?: URL };
 }

@@ -29,6 +29,8 @@ export interface HttpExchange {
   readBody(limit: number): Promise<string>;
   /** Runs `listener` once if the client goes away before the response is complete. */
   onAbort(listener: () => void): void;
+  /** Sets a header on whatever response follows. */
+  setHeader(name: string, value: string): void;
   /** Sends a complete response. */
   respond(status: number, headers: Record<string, string>, body?: string): void;
   /** Starts a streamed response. */
@@ -129,6 +131,10 @@ class NodeExchange implements HttpExchange {
     });
   }
 
+  setHeader(name: string, value: string): void {
+    this.res.setHeader(name, value);
+  }
+
   respond(status: number, headers: Record<string, string>, body?: string): void {
     this._responded = true;
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
@@ -169,6 +175,7 @@ export function fetchExchange(request: Request, respondWith: (response: Response
   request.headers.forEach((value, key) => {
     headers[key] = value;
   });
+  const extraHeaders: Record<string, string> = {};
   return {
     method: request.method,
     path: url.pathname,
@@ -198,10 +205,13 @@ export function fetchExchange(request: Request, respondWith: (response: Response
     onAbort(listener) {
       abortListeners.push(listener);
     },
+    setHeader(name, value) {
+      extraHeaders[name] = value;
+    },
     respond(status, h, body) {
       responded = true;
       complete = true;
-      respondWith(new Response(body ?? null, { status, headers: h }));
+      respondWith(new Response(body ?? null, { status, headers: { ...extraHeaders, ...h } }));
     },
     stream(status, h) {
       responded = true;
@@ -217,7 +227,7 @@ export function fetchExchange(request: Request, respondWith: (response: Response
           if (!complete) for (const l of abortListeners) l();
         },
       });
-      respondWith(new Response(body, { status, headers: h }));
+      respondWith(new Response(body, { status, headers: { ...extraHeaders, ...h } }));
       return {
         write(chunk) {
           if (closed) return false;

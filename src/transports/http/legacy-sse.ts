@@ -10,7 +10,7 @@ import type { Session } from '../../session/session.js';
 import type { MessageExtra, Transport } from '../types.js';
 import { BodyTooLargeError, type HttpExchange } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
-import { rejectHttp } from './streamable.js';
+import { rejectHttp, requestIdOf } from './streamable.js';
 
 export interface LegacySseOptions {
   /** Path of the event stream. Default `/sse`. */
@@ -113,6 +113,7 @@ export class LegacySse {
   }
 
   private async message(ex: HttpExchange): Promise<void> {
+    ex.setHeader('x-request-id', requestIdOf(ex));
     const id = ex.query.get('sessionId');
     const entry = id ? this.sessions.get(id) : undefined;
     if (!entry) {
@@ -136,7 +137,11 @@ export class LegacySse {
       return;
     }
     ex.respond(202, { 'content-type': 'text/plain' }, 'Accepted');
-    entry.transport.onmessage?.(body, { sessionId: id!, requestInfo: { headers: ex.headers() } });
+    entry.transport.onmessage?.(body, {
+      sessionId: id!,
+      correlationId: requestIdOf(ex),
+      requestInfo: { headers: ex.headers() },
+    });
   }
 
   /** Closes every SSE session, letting in-flight requests finish. */

@@ -7,7 +7,7 @@
  *   reaped. Streams are resumable with `Last-Event-ID` through an EventStore. A stateless mode
  *   serves legacy requests without sessions.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
 import type { McpServer } from '../../server/server.js';
@@ -52,6 +52,23 @@ function accepts(ex: HttpExchange, type: string): boolean {
   const accept = ex.header('accept');
   if (accept === undefined) return false;
   return accept.includes(type) || accept.includes('*/*');
+}
+
+const REQUEST_ID = /^[\w\-.:@]{1,128}$/;
+const assigned = new WeakMap<HttpExchange, string>();
+
+/**
+ * The correlation id of an HTTP request: a well-formed `X-Request-Id` the client sent, else a fresh
+ * UUID (once per request). It is echoed on the response and carried into every context.
+ */
+export function requestIdOf(ex: HttpExchange): string {
+  let id = assigned.get(ex);
+  if (id === undefined) {
+    const sent = ex.header('x-request-id')?.trim();
+    id = sent !== undefined && REQUEST_ID.test(sent) ? sent : randomUUID();
+    assigned.set(ex, id);
+  }
+  return id;
 }
 
 /** Sends a JSON-RPC error as a whole HTTP response. */
@@ -136,6 +153,7 @@ export class StreamableHttp {
   }
 
   private async post(ex: HttpExchange): Promise<void> {
+    ex.setHeader('x-request-id', requestIdOf(ex));
     const type = ex.header('content-type') ?? '';
     if (!type.toLowerCase().startsWith('application/json')) {
       return rejectHttp(
@@ -484,7 +502,7 @@ export class StreamableHttp {
   }
 
   private extra(ex: HttpExchange, sessionId?: string): MessageExtra {
-    return { sessionId, requestInfo: { headers: ex.headers() } };
+    return { sessionId, correlationId: requestIdOf(ex), requestInfo: { headers: ex.headers() } };
   }
 
   /** Closes sessions idle for longer than the TTL. */

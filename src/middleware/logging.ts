@@ -1,0 +1,103 @@
+/**
+ * `logging()`: one structured line per request (method, tool/resource/prompt, duration, outcome,
+ * error type), with the correlation id carried through async code by AsyncLocalStorage — so every
+ * line a handler writes, through `ctx.logger` or `getLogger()`, names the request it belongs to.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { toRampartError } from '../protocol/errors.js';
+import type { Context } from '../server/context.js';
+import type { Logger } from '../server/logger.js';
+import type { Middleware } from './compose.js';
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+export interface LoggingOptions {
+  /** Level of the per-request finish line. Default "info". */
+  level?: Level;
+  /** Also log a line when a request starts (at debug). Default false. */
+  logStart?: boolean;
+  /** Include request params in the lines (redacted). Default false. */
+  logParams?: boolean;
+  /** Param keys censored wherever they appear, besides the defaults (password, token, secret...). */
+  redactKeys?: string[];
+  /** Log notifications too. Default false. */
+  notifications?: boolean;
+}
+
+const storage = new AsyncLocalStorage<Context<any>>();
+
+/** Set in `ctx.metadata` once this middleware logged a request's error, so it is not logged twice. */
+export const ERROR_LOGGED = 'rampart.errorLogged';
+let fallback: Logger | undefined;
+
+/** The context of the request being handled, wherever in its async code this is called. */
+export function currentContext(): Context<any> | undefined {
+  return storage.getStore();
+}
+
+/** The module logger: the current request's logger (with its correlation id), else the server's. */
+export function getLogger(): Logger {
+  const ctx = storage.getStore();
+  if (ctx) return ctx.logger;
+  if (!fallback) throw new Error('getLogger() called outside a request before any logging() middleware ran');
+  return fallback;
+}
+
+const DEFAULT_KEYS = [
+  'password',
+  'token',
+  'secret',
+  'apikey',
+  'authorization',
+  'accesstoken',
+  'refreshtoken',
+];
+
+function redact(value: unknown, keys: Set<string>, depth = 0): unknown {
+  if (depth > 8 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, keys, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = keys.has(k.toLowerCase()) ? '[redacted]' : redact(v, keys, depth + 1);
+  }
+  return out;
+}
+
+function outcomeOf(result: unknown): string {
+  const r = result as { isError?: boolean; resultType?: string } | undefined;
+  if (r?.isError) return 'tool_error';
+  if (r?.resultType === 'input_required') return 'input_required';
+  return 'ok';
+}
+
+/** The logging middleware. Register it first so it sees every other middleware's errors. */
+export function logging(options: LoggingOptions = {}): Middleware<Context<any>> {
+  const level = options.level ?? 'info';
+  const keys = new Set([...DEFAULT_KEYS, ...(options.redactKeys ?? []).map((k) => k.toLowerCase())]);
+  return (ctx, next) => {
+    fallback ??= ctx.rootLogger;
+    if (ctx.kind === 'notification' && !options.notifications) return storage.run(ctx, next);
+    const logger = ctx.logger;
+    const fields: Record<string, unknown> = { event: 'mcp.request' };
+    if (options.logParams) fields.params = redact(ctx.params, keys);
+    if (options.logStart) logger.debug(fields, 'request started');
+    const start = performance.now();
+    return storage.run(ctx, next).then(
+      (result) => {
+        const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
+        logger[level]({ ...fields, duration_ms, outcome: outcomeOf(result) }, 'request finished');
+        return result;
+      },
+      (err: unknown) => {
+        const error = toRampartError(err);
+        const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
+        const line = { ...fields, duration_ms, outcome: 'error', error_type: error.type };
+        // Internal errors are logged whole (the client only saw "Internal error").
+        if (error.expose) logger.warn(line, 'request failed');
+        else logger.error({ ...line, err }, 'request failed');
+        ctx.metadata[ERROR_LOGGED] = true;
+        throw err;
+      },
+    );
+  };
+}

@@ -1,0 +1,153 @@
+/** logging(): real pino lines, correlation ids through async code, redaction, HTTP X-Request-Id. */
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createLogger, createServer, getLogger, type HttpHost, logging, ToolError } from '../../src/index.js';
+import { connectV1 } from '../fixtures/clients.js';
+
+function capture() {
+  const lines: any[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ name: 'test', level: 'debug', destination }) };
+}
+
+async function helperThatLogs(message: string) {
+  await new Promise((r) => setTimeout(r, 5));
+  getLogger().info({ step: 'nested' }, message);
+}
+
+function server(logger: ReturnType<typeof createLogger>, options = {}) {
+  const s = createServer({ name: 'logs', version: '1', logger });
+  s.use(logging(options));
+  s.tool('work', { inputSchema: z.object({ password: z.string(), n: z.number() }) }, async ({ n }, ctx) => {
+    ctx.logger.info('before await');
+    await new Promise((r) => setTimeout(r, 5));
+    await helperThatLogs('after await, from a helper');
+    return `done ${n}`;
+  });
+  s.tool('refuse', () => {
+    throw new ToolError('no');
+  });
+  s.tool('crash', () => {
+    throw new Error('db password=hunter2');
+  });
+  return s;
+}
+
+const hosts: HttpHost[] = [];
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.close(100);
+});
+
+describe('logging()', () => {
+  it('writes one finish line per request with method, target, duration and outcome', async () => {
+    const { lines, logger } = capture();
+    const client = await connectV1(server(logger));
+    await client.callTool({ name: 'work', arguments: { password: 'pw', n: 1 } });
+    const finish = lines.find((l) => l.msg === 'request finished' && l.method === 'tools/call');
+    expect(finish).toMatchObject({ level: 30, target: 'work', outcome: 'ok', event: 'mcp.request' });
+    expect(typeof finish.duration_ms).toBe('number');
+    expect(finish.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(finish.sessionId).toMatch(/^[0-9a-f]{32}$/);
+    expect(finish.params).toBeUndefined();
+  });
+
+  it('carries the correlation id on lines written inside the handler, across awaits and helpers', async () => {
+    const { lines, logger } = capture();
+    const client = await connectV1(server(logger));
+    await Promise.all([
+      client.callTool({ name: 'work', arguments: { password: 'a', n: 1 } }),
+      client.callTool({ name: 'work', arguments: { password: 'b', n: 2 } }),
+    ]);
+    const finishes = lines.filter((l) => l.msg === 'request finished' && l.target === 'work');
+    expect(finishes).toHaveLength(2);
+    for (const f of finishes) {
+      const own = lines.filter((l) => l.correlationId === f.correlationId).map((l) => l.msg);
+      expect(own).toEqual(['before await', 'after await, from a helper', 'request finished']);
+    }
+    expect(finishes[0].correlationId).not.toBe(finishes[1].correlationId);
+  });
+
+  it('logs params only when asked, with secrets redacted', async () => {
+    const { lines, logger } = capture();
+    const client = await connectV1(server(logger, { logParams: true }));
+    await client.callTool({ name: 'work', arguments: { password: 'hunter2', n: 3 } });
+    const finish = lines.find((l) => l.msg === 'request finished' && l.target === 'work');
+    expect(finish.params.arguments).toEqual({ password: '[redacted]', n: 3 });
+    expect(JSON.stringify(lines)).not.toContain('hunter2');
+  });
+
+  it('records tool errors, exposed errors and internal errors (the last logged in full, once)', async () => {
+    const { lines, logger } = capture();
+    const client = await connectV1(server(logger));
+    await client.callTool({ name: 'refuse', arguments: {} });
+    await client.callTool({ name: 'nope', arguments: {} }).catch(() => undefined);
+    const crash = await client.callTool({ name: 'crash', arguments: {} }).catch((e) => e);
+    expect(lines.find((l) => l.target === 'refuse' && l.msg === 'request finished')?.outcome).toBe(
+      'tool_error',
+    );
+    expect(lines.find((l) => l.target === 'nope')).toMatchObject({
+      level: 40,
+      outcome: 'error',
+      error_type: 'not_found',
+    });
+    const crashLines = lines.filter((l) => l.target === 'crash' && l.level === 50);
+    expect(crashLines).toHaveLength(1);
+    expect(crashLines[0]).toMatchObject({ error_type: 'internal', err: { message: 'db password=hunter2' } });
+    expect(crashLines[0].correlationId).toBe(crash.data.correlationId);
+  });
+
+  it('takes the correlation id from X-Request-Id on HTTP and echoes it on the response', async () => {
+    const { lines, logger } = capture();
+    const s = server(logger);
+    const host = await s.listen({ port: 0 });
+    hosts.push(host);
+    const res = await fetch(host.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'x-request-id': 'req-abc-123',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    });
+    expect(res.headers.get('x-request-id')).toBe('req-abc-123');
+    await res.text();
+    expect(lines.find((l) => l.method === 'initialize')?.correlationId).toBe('req-abc-123');
+    const generated = await fetch(host.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x',
+    });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('takes the trace id of a traceparent in _meta as the correlation id', async () => {
+    const { lines, logger } = capture();
+    const client = await connectV1(server(logger));
+    await client.request(
+      {
+        method: 'tools/call',
+        params: {
+          name: 'work',
+          arguments: { password: 'x', n: 1 },
+          _meta: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+        },
+      },
+      (await import('@modelcontextprotocol/sdk/types.js')).CallToolResultSchema,
+    );
+    expect(lines.find((l) => l.msg === 'request finished' && l.target === 'work')?.correlationId).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
+  });
+});
