@@ -18,6 +18,7 @@ export {
 } from './middleware/compose.js';
 export { type Hooks, hooks } from './middleware/hooks.js';
 export { currentContext, getLogger, type LoggingOptions, logging } from './middleware/logging.js';
+export { type MetricsMiddleware, type MetricsOptions, metrics } from './middleware/metrics.js';
 export * from './protocol/errors.js';
 export {
   ErrorCode,

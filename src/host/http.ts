@@ -20,6 +20,13 @@ import { rejectHttp, StreamableHttp, type StreamableHttpOptions } from '../trans
 export interface HttpOptions extends StreamableHttpOptions {
   /** Path of the MCP endpoint. Default `/mcp`. */
   path?: string;
+  /**
+   * Serve Prometheus metrics at `/metrics` from this registry (e.g. `metrics().registry`, or the
+   * middleware itself).
+   */
+  metrics?:
+    | { metrics(): Promise<string>; contentType: string }
+    | { registry: { metrics(): Promise<string>; contentType: string } };
   /** The 2024-11-05 HTTP+SSE endpoints (`/sse`, `/messages`); `false` turns them off. Default on. */
   legacySse?: LegacySseOptions | false;
   /**
@@ -83,6 +90,12 @@ export class HttpRouter {
     this.loopbackOnly = boundHost !== undefined && LOOPBACK.has(boundHost);
   }
 
+  private async serveMetrics(ex: HttpExchange): Promise<void> {
+    const source = this.options.metrics!;
+    const registry = 'registry' in source ? source.registry : source;
+    ex.respond(200, { 'content-type': registry.contentType }, await registry.metrics());
+  }
+
   /** Closes both transports, draining in-flight requests for up to `drainMs`. */
   async close(drainMs?: number): Promise<void> {
     await Promise.all([this.mcp.close(drainMs), this.sse?.close(drainMs)]);
@@ -127,6 +140,7 @@ export class HttpRouter {
     }
     if (ex.path === this.path) return this.mcp.handle(ex);
     if (this.sse?.handles(ex.path)) return this.sse.handle(ex);
+    if (ex.path === '/metrics' && this.options.metrics && ex.method === 'GET') return this.serveMetrics(ex);
     rejectHttp(ex, 404, {
       code: ErrorCode.MethodNotFound,
       message: `Not found: ${ex.path}`,

@@ -31,6 +31,9 @@ export interface AuthInfo {
 /** What the context needs from the connection it came from (implemented by Session). */
 export interface ContextSession {
   readonly id: string;
+  readonly isClosed: boolean;
+  /** Resolves once the session has closed. */
+  whenClosed(): Promise<void>;
   readonly era: Era | undefined;
   readonly protocolVersion: string | undefined;
   readonly clientInfo: Implementation | undefined;

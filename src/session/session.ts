@@ -349,6 +349,20 @@ export class Session {
     return (LEVEL_RANK.get(level) ?? 0) >= (LEVEL_RANK.get(threshold) ?? 0);
   }
 
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
+
+  /** Resolves once the session has closed. */
+  whenClosed(): Promise<void> {
+    if (this.closedPromise === undefined) {
+      this.closedPromise =
+        this.closed && this.resolveClosed === undefined
+          ? Promise.resolve()
+          : new Promise((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
+  }
+
   /** Resolves once no request is in flight (or at once when none is). */
   idle(): Promise<void> {
     if (this.inflight.size === 0) return Promise.resolve();
@@ -377,6 +391,8 @@ export class Session {
       this.host.reportError(err as Error, this);
     }
     this.host.sessionClosed(this);
+    this.resolveClosed?.();
+    this.resolveClosed = undefined;
   }
 
   private async idleWithin(ms: number): Promise<void> {

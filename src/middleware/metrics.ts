@@ -1,0 +1,128 @@
+/**
+ * `metrics()`: Prometheus metrics for every request, on prom-client (an optional peer dependency,
+ * loaded only when this factory is called). The HTTP host serves the registry at `/metrics`; stdio
+ * servers can expose `middleware.registry` however they like.
+ */
+import { createRequire } from 'node:module';
+import type * as Prom from 'prom-client';
+import { toRampartError } from '../protocol/errors.js';
+import type { Context } from '../server/context.js';
+import type { Middleware } from './compose.js';
+
+export interface MetricsOptions {
+  /** Registry to register into. Default: a new one (so several servers never collide). */
+  registry?: Prom.Registry;
+  /** Histogram buckets for `mcp_request_duration_seconds`, in seconds. */
+  buckets?: number[];
+  /** Collect Node's default process metrics too. Default true. */
+  defaultMetrics?: boolean;
+  /** Distinct tool/resource/prompt label values kept before the rest collapse to "other". Default 200. */
+  maxTargets?: number;
+}
+
+/** The middleware, with the registry it reports into. */
+export type MetricsMiddleware = Middleware<Context<any>> & { registry: Prom.Registry };
+
+const require = createRequire(import.meta.url);
+
+function loadPromClient(): typeof Prom {
+  try {
+    return require('prom-client') as typeof Prom;
+  } catch {
+    throw new Error('metrics() needs the optional peer dependency prom-client: npm install prom-client');
+  }
+}
+
+/** Methods whose `target` label is the tool, prompt or resource they name. */
+const TARGETED = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+/** Creates the metrics middleware. Register it right after `logging()`. */
+export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
+  const prom = loadPromClient();
+  const registry = options.registry ?? new prom.Registry();
+  if (options.defaultMetrics ?? true) prom.collectDefaultMetrics({ register: registry });
+  const requests = new prom.Counter({
+    name: 'mcp_requests_total',
+    help: 'MCP requests handled, by method, tool and outcome status',
+    labelNames: ['method', 'tool', 'status'],
+    registers: [registry],
+  });
+  const duration = new prom.Histogram({
+    name: 'mcp_request_duration_seconds',
+    help: 'MCP request duration in seconds',
+    labelNames: ['method', 'tool'],
+    buckets: options.buckets ?? [
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ],
+    registers: [registry],
+  });
+  const inFlight = new prom.Gauge({
+    name: 'mcp_requests_in_flight',
+    help: 'MCP requests being handled',
+    registers: [registry],
+  });
+  const toolErrors = new prom.Counter({
+    name: 'mcp_tool_errors_total',
+    help: 'Failed tool calls, by tool and error type',
+    labelNames: ['tool', 'type'],
+    registers: [registry],
+  });
+  const sessions = new Set<string>();
+  new prom.Gauge({
+    name: 'mcp_sessions_active',
+    help: 'Connections (sessions) with a request seen and not yet closed',
+    registers: [registry],
+    collect() {
+      this.set(sessions.size);
+    },
+  });
+  const maxTargets = options.maxTargets ?? 200;
+  const known = new Set<string>();
+  // Label values come from clients: only targets that exist (answered without not_found) are kept,
+  // up to maxTargets; everything else is "other", so cardinality stays bounded.
+  const label = (ctx: Context<any>, exists: boolean): string => {
+    if (!TARGETED.has(ctx.method)) return '';
+    const target = ctx.target ?? '';
+    if (known.has(target)) return target;
+    if (exists && known.size < maxTargets) {
+      known.add(target);
+      return target;
+    }
+    return 'other';
+  };
+  // Legacy-era connections are sessions; a 2026-07-28 request is its own, so it is not counted.
+  const track = (ctx: Context<any>) => {
+    const session = ctx.session;
+    if (ctx.era !== 'legacy' || sessions.has(session.id) || session.isClosed) return;
+    sessions.add(session.id);
+    void session.whenClosed().then(() => sessions.delete(session.id));
+  };
+
+  const middleware = (async (ctx, next) => {
+    if (ctx.kind === 'notification') return next();
+    track(ctx);
+    inFlight.inc();
+    const start = performance.now();
+    try {
+      const result = (await next()) as { isError?: boolean } | undefined;
+      const tool = label(ctx, true);
+      const seconds = (performance.now() - start) / 1000;
+      duration.observe({ method: ctx.method, tool }, seconds);
+      const status = result?.isError ? 'tool_error' : 'ok';
+      requests.inc({ method: ctx.method, tool, status });
+      if (result?.isError && ctx.method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
+      return result;
+    } catch (err) {
+      const type = toRampartError(err).type;
+      const tool = label(ctx, type !== 'not_found' && type !== 'resource_not_found');
+      duration.observe({ method: ctx.method, tool }, (performance.now() - start) / 1000);
+      requests.inc({ method: ctx.method, tool, status: type });
+      if (ctx.method === 'tools/call') toolErrors.inc({ tool, type });
+      throw err;
+    } finally {
+      inFlight.dec();
+    }
+  }) as MetricsMiddleware;
+  middleware.registry = registry;
+  return middleware;
+}

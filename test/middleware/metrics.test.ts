@@ -1,0 +1,93 @@
+/** metrics(): scraped from /metrics and parsed. */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, createServer, type HttpHost, metrics, ToolError } from '../../src/index.js';
+
+/** Parses Prometheus text into `name{labels}` → value. */
+function parse(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    out.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return out;
+}
+
+const hosts: HttpHost[] = [];
+const clients: Client[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  for (const h of hosts.splice(0)) await h.close(100);
+});
+
+async function setup(options = {}) {
+  const server = createServer({ name: 'metrics', version: '1', logger: createLogger({ level: 'silent' }) });
+  const m = metrics({ buckets: [0.001, 0.01, 0.1, 1], ...options });
+  server.use(m);
+  server.tool('ok', () => 'fine');
+  server.tool('slow', async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    return 'late';
+  });
+  server.tool('refuse', () => {
+    throw new ToolError('no');
+  });
+  const host = await server.listen({ port: 0, metrics: m });
+  hosts.push(host);
+  const client = new Client({ name: 'c', version: '1' });
+  clients.push(client);
+  await client.connect(new StreamableHTTPClientTransport(host.url));
+  const scrape = async () => {
+    const res = await fetch(new URL('/metrics', host.url));
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    return parse(await res.text());
+  };
+  return { client, scrape, m };
+}
+
+describe('metrics()', () => {
+  it('counts requests by method, tool and status, and times them in histogram buckets', async () => {
+    const { client, scrape } = await setup();
+    for (let i = 0; i < 3; i++) await client.callTool({ name: 'ok', arguments: {} });
+    await client.callTool({ name: 'slow', arguments: {} });
+    await client.callTool({ name: 'refuse', arguments: {} });
+    await client.callTool({ name: 'missing', arguments: {} }).catch(() => undefined);
+    const m = await scrape();
+    expect(m.get('mcp_requests_total{method="tools/call",tool="ok",status="ok"}')).toBe(3);
+    expect(m.get('mcp_requests_total{method="tools/call",tool="refuse",status="tool_error"}')).toBe(1);
+    expect(m.get('mcp_requests_total{method="tools/call",tool="other",status="not_found"}')).toBe(1);
+    expect(m.get('mcp_requests_total{method="initialize",tool="",status="ok"}')).toBe(1);
+    expect(m.get('mcp_tool_errors_total{tool="refuse",type="tool_error"}')).toBe(1);
+    expect(m.get('mcp_request_duration_seconds_count{method="tools/call",tool="slow"}')).toBe(1);
+    expect(m.get('mcp_request_duration_seconds_bucket{le="0.01",method="tools/call",tool="slow"}')).toBe(0);
+    expect(m.get('mcp_request_duration_seconds_bucket{le="0.1",method="tools/call",tool="slow"}')).toBe(1);
+    expect(m.get('mcp_request_duration_seconds_bucket{le="+Inf",method="tools/call",tool="ok"}')).toBe(3);
+    expect(m.get('mcp_requests_in_flight')).toBe(0);
+    expect(m.get('mcp_sessions_active')).toBe(1);
+    expect(m.get('process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  });
+
+  it('keeps label cardinality bounded: unknown and excess tool names collapse to "other"', async () => {
+    const { client, scrape } = await setup({ maxTargets: 1 });
+    await client.callTool({ name: 'ok', arguments: {} });
+    await client.callTool({ name: 'slow', arguments: {} });
+    for (let i = 0; i < 20; i++)
+      await client.callTool({ name: `made-up-${i}`, arguments: {} }).catch(() => undefined);
+    const m = await scrape();
+    const tools = new Set(
+      [...m.keys()]
+        .filter((k) => k.startsWith('mcp_requests_total'))
+        .map((k) => /tool="([^"]*)"/.exec(k)?.[1]),
+    );
+    expect(tools).toEqual(new Set(['', 'ok', 'other']));
+  });
+
+  it('stops counting a session once it ends (DELETE)', async () => {
+    const { client, scrape } = await setup();
+    expect((await scrape()).get('mcp_sessions_active')).toBe(1);
+    await (client.transport as StreamableHTTPClientTransport).terminateSession();
+    await expect.poll(async () => (await scrape()).get('mcp_sessions_active')).toBe(0);
+  });
+});
