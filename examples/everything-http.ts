@@ -1,15 +1,18 @@
 /**
  * Serves the everything example over HTTP: `PORT=3000 npm run example:http`.
- * Streamable HTTP at /mcp for both protocol eras (stateful legacy sessions, stateless 2026-07-28).
+ * Streamable HTTP at /mcp for both protocol eras (stateful legacy sessions, stateless 2026-07-28),
+ * HTTP+SSE at /sse for old clients, Prometheus metrics at /metrics, JSON logs on stderr.
  */
-import { logging } from '../src/index.js';
+import { logging, metrics } from '../src/index.js';
 import { createEverythingServer } from './everything.js';
 
 const server = createEverythingServer();
-server.use(logging());
+const prometheus = metrics();
+server.use(logging()).use(prometheus);
 const host = await server.listen({
   port: Number(process.env.PORT ?? 3000),
   host: process.env.HOST ?? '127.0.0.1',
+  metrics: prometheus,
 });
 server.logger.info({ url: host.url.href }, 'everything example listening');
 
