@@ -1,14 +1,16 @@
 /**
  * Serves the everything example over HTTP: `PORT=3000 npm run example:http`.
  * Streamable HTTP at /mcp for both protocol eras (stateful legacy sessions, stateless 2026-07-28),
- * HTTP+SSE at /sse for old clients, Prometheus metrics at /metrics, JSON logs on stderr.
+ * HTTP+SSE at /sse for old clients, Prometheus metrics at /metrics, JSON logs on stderr, OpenTelemetry
+ * spans when an SDK is registered.
  */
-import { logging, metrics } from '../src/index.js';
+import { logging, metrics, tracing } from '../src/index.js';
 import { createEverythingServer } from './everything.js';
 
 const server = createEverythingServer();
 const prometheus = metrics();
-server.use(logging()).use(prometheus);
+// Tracing is a no-op until the application registers an OpenTelemetry SDK.
+server.use(logging()).use(prometheus).use(tracing());
 const host = await server.listen({
   port: Number(process.env.PORT ?? 3000),
   host: process.env.HOST ?? '127.0.0.1',

@@ -19,6 +19,7 @@ export {
 export { type Hooks, hooks } from './middleware/hooks.js';
 export { currentContext, getLogger, type LoggingOptions, logging } from './middleware/logging.js';
 export { type MetricsMiddleware, type MetricsOptions, metrics } from './middleware/metrics.js';
+export { type TracingOptions, tracing } from './middleware/tracing.js';
 export * from './protocol/errors.js';
 export {
   ErrorCode,

@@ -1,0 +1,104 @@
+/**
+ * `tracing()`: an OpenTelemetry server span per request, on `@opentelemetry/api` alone (an optional
+ * peer dependency). With no SDK registered the API is a no-op, so this costs next to nothing until an
+ * application installs a tracer provider. Attributes follow the OpenTelemetry MCP semantic conventions
+ * where they exist (`mcp.method.name`, `mcp.session.id`, `gen_ai.tool.name`, ...).
+ */
+import { createRequire } from 'node:module';
+import type * as OTel from '@opentelemetry/api';
+import { toRampartError } from '../protocol/errors.js';
+import type { Context } from '../server/context.js';
+import type { Middleware } from './compose.js';
+
+export interface TracingOptions {
+  /** Tracer name. Default "rampart". */
+  tracerName?: string;
+  /** Trace notifications too. Default false. */
+  notifications?: boolean;
+}
+
+const require = createRequire(import.meta.url);
+
+function loadApi(): typeof OTel {
+  try {
+    return require('@opentelemetry/api') as typeof OTel;
+  } catch {
+    throw new Error(
+      'tracing() needs the optional peer dependency @opentelemetry/api: npm install @opentelemetry/api',
+    );
+  }
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The remote parent named by `_meta.traceparent`, else by the HTTP `traceparent` header. */
+function parentOf(ctx: Context<any>): { traceId: string; spanId: string; traceFlags: number } | undefined {
+  const header = ctx.extra?.requestInfo?.headers?.traceparent;
+  const value = ctx.meta?.traceparent ?? (Array.isArray(header) ? header[0] : header);
+  if (typeof value !== 'string') return undefined;
+  const m = TRACEPARENT.exec(value.trim());
+  if (!m || /^0+$/.test(m[1]) || /^0+$/.test(m[2])) return undefined;
+  return { traceId: m[1], spanId: m[2], traceFlags: Number.parseInt(m[3], 16) };
+}
+
+function attributesOf(ctx: Context<any>): OTel.Attributes {
+  const attributes: OTel.Attributes = {
+    'mcp.method.name': ctx.method,
+    'mcp.session.id': ctx.session.id,
+    'mcp.protocol.version': ctx.protocolVersion,
+    'network.transport': ctx.extra?.requestInfo ? 'tcp' : 'pipe',
+  };
+  if (ctx.requestId !== undefined) attributes['jsonrpc.request.id'] = String(ctx.requestId);
+  const target = ctx.target;
+  if (ctx.method === 'tools/call' && target) {
+    attributes['gen_ai.operation.name'] = 'execute_tool';
+    attributes['gen_ai.tool.name'] = target;
+  } else if (ctx.method === 'prompts/get' && target) {
+    attributes['gen_ai.prompt.name'] = target;
+  } else if (ctx.method.startsWith('resources/') && target) {
+    attributes['mcp.resource.uri'] = target;
+  }
+  return attributes;
+}
+
+/** Creates the tracing middleware. Register it after `logging()` and `metrics()`. */
+export function tracing(options: TracingOptions = {}): Middleware<Context<any>> {
+  const api = loadApi();
+  const name = options.tracerName ?? 'rampart';
+  return (ctx, next) => {
+    if (ctx.kind === 'notification' && !options.notifications) return next();
+    const tracer = api.trace.getTracer(name);
+    const remote = parentOf(ctx);
+    const parent = remote
+      ? api.trace.setSpanContext(api.context.active(), { ...remote, isRemote: true })
+      : api.context.active();
+    const target = ctx.target;
+    const span = tracer.startSpan(
+      target && ctx.method !== 'resources/list' ? `${ctx.method} ${target}` : ctx.method,
+      { kind: api.SpanKind.SERVER, attributes: attributesOf(ctx) },
+      parent,
+    );
+    return api.context.with(api.trace.setSpan(parent, span), next).then(
+      (result) => {
+        if ((result as { isError?: boolean } | undefined)?.isError) {
+          span.setAttribute('error.type', 'tool_error');
+          span.setStatus({ code: api.SpanStatusCode.ERROR, message: 'tool returned isError' });
+        }
+        span.end();
+        return result;
+      },
+      (err: unknown) => {
+        const error = toRampartError(err);
+        span.setAttribute('error.type', error.type);
+        span.setAttribute('rpc.jsonrpc.error_code', error.code);
+        if (!error.expose) span.recordException(err instanceof Error ? err : new Error(String(err)));
+        span.setStatus({
+          code: api.SpanStatusCode.ERROR,
+          message: error.expose ? error.message : 'Internal error',
+        });
+        span.end();
+        throw err;
+      },
+    );
+  };
+}
