@@ -39,6 +39,12 @@ const TARGETS: Target[] = [
   { name: 'raw node:http echo (ceiling)', script: 'bench/servers/http-raw.ts', era: 'raw', noList: true },
   { name: 'Rampart stateless (2026-07-28)', script: 'bench/servers/http-rampart.ts', era: 'modern' },
   {
+    name: 'Rampart stateless + logging, metrics, tracing',
+    script: 'bench/servers/http-rampart.ts',
+    era: 'modern',
+    env: { OBSERVE: '1' },
+  },
+  {
     name: 'Rampart stateful (legacy session)',
     script: 'bench/servers/http-rampart.ts',
     era: 'legacy-session',
