@@ -77,8 +77,19 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
   return (ctx, next) => {
     fallback ??= ctx.rootLogger;
     if (ctx.kind === 'notification' && !options.notifications) return storage.run(ctx, next);
-    const logger = ctx.logger;
-    const fields: Record<string, unknown> = { event: 'mcp.request' };
+    // The request's own fields on the root logger: a pino child per request would cost more than the
+    // line itself. (`ctx.logger`, for handlers, is created only when they use it.)
+    const logger = ctx.rootLogger;
+    const fields: Record<string, unknown> = {
+      correlationId: ctx.correlationId,
+      sessionId: ctx.session.id,
+      method: ctx.method,
+      event: 'mcp.request',
+    };
+    const target = ctx.target;
+    if (target !== undefined) fields.target = target;
+    const principal = ctx.auth?.subject ?? ctx.auth?.clientId;
+    if (principal !== undefined) fields.principal = principal;
     if (options.logParams) fields.params = redact(ctx.params, keys);
     if (options.logStart) logger.debug(fields, 'request started');
     const start = performance.now();

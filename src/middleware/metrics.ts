@@ -36,6 +36,25 @@ function loadPromClient(): typeof Prom {
 /** Methods whose `target` label is the tool, prompt or resource they name. */
 const TARGETED = new Set(['tools/call', 'prompts/get', 'resources/read']);
 
+/** Method label values: MCP's methods; anything else a client sends is "other". */
+const METHODS = new Set([
+  'initialize',
+  'ping',
+  'server/discover',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+  'logging/setLevel',
+  'subscriptions/listen',
+]);
+
 /** Creates the metrics middleware. Register it right after `logging()`. */
 export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   const prom = loadPromClient();
@@ -98,26 +117,45 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     void session.whenClosed().then(() => sessions.delete(session.id));
   };
 
+  // Labelled children resolved once per label set (bounded by the label rules above), not per request.
+  const children = new Map<
+    string,
+    { duration: Prom.Histogram.Internal<string>; ok: Prom.Counter.Internal }
+  >();
+  const childrenFor = (method: string, tool: string) => {
+    const key = `${method}\u0000${tool}`;
+    let c = children.get(key);
+    if (c === undefined) {
+      c = { duration: duration.labels(method, tool), ok: requests.labels(method, tool, 'ok') };
+      children.set(key, c);
+    }
+    return c;
+  };
+
   const middleware = (async (ctx, next) => {
     if (ctx.kind === 'notification') return next();
     track(ctx);
     inFlight.inc();
     const start = performance.now();
+    const method = METHODS.has(ctx.method) ? ctx.method : 'other';
     try {
       const result = (await next()) as { isError?: boolean } | undefined;
       const tool = label(ctx, true);
-      const seconds = (performance.now() - start) / 1000;
-      duration.observe({ method: ctx.method, tool }, seconds);
-      const status = result?.isError ? 'tool_error' : 'ok';
-      requests.inc({ method: ctx.method, tool, status });
-      if (result?.isError && ctx.method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
+      const c = childrenFor(method, tool);
+      c.duration.observe((performance.now() - start) / 1000);
+      if (result?.isError) {
+        requests.inc({ method, tool, status: 'tool_error' });
+        if (method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
+      } else {
+        c.ok.inc();
+      }
       return result;
     } catch (err) {
       const type = toRampartError(err).type;
       const tool = label(ctx, type !== 'not_found' && type !== 'resource_not_found');
-      duration.observe({ method: ctx.method, tool }, (performance.now() - start) / 1000);
-      requests.inc({ method: ctx.method, tool, status: type });
-      if (ctx.method === 'tools/call') toolErrors.inc({ tool, type });
+      childrenFor(method, tool).duration.observe((performance.now() - start) / 1000);
+      requests.inc({ method, tool, status: type });
+      if (method === 'tools/call') toolErrors.inc({ tool, type });
       throw err;
     } finally {
       inFlight.dec();

@@ -75,7 +75,13 @@ describe('metrics()', () => {
     await client.callTool({ name: 'slow', arguments: {} });
     for (let i = 0; i < 20; i++)
       await client.callTool({ name: `made-up-${i}`, arguments: {} }).catch(() => undefined);
+    const { EmptyResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    for (let i = 0; i < 5; i++)
+      await client.request({ method: `made/up-${i}` }, EmptyResultSchema).catch(() => undefined);
     const m = await scrape();
+    const methods = new Set([...m.keys()].map((k) => /method="([^"]*)"/.exec(k)?.[1]).filter(Boolean));
+    expect(methods).toEqual(new Set(['initialize', 'tools/call', 'other']));
+    expect(m.get('mcp_requests_total{method="other",tool="",status="method_not_found"}')).toBe(5);
     const tools = new Set(
       [...m.keys()]
         .filter((k) => k.startsWith('mcp_requests_total'))
