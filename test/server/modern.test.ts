@@ -122,20 +122,10 @@ describe('modern era on the wire', () => {
   it('marks results complete, adds cache hints to cacheable results and names the server', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
-    const list = await peer.request({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/list',
-      params: { _meta: envelope() },
-    });
+    const list = await peer.call(1, 'tools/list', { _meta: envelope() });
     expect(list.result).toMatchObject({ resultType: 'complete', ttlMs: 0, cacheScope: 'private' });
     expect(list.result._meta[SERVER_INFO]).toMatchObject({ name: 'features', version: '1.2.3' });
-    const call = await peer.request({
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'now', arguments: {}, _meta: envelope() },
-    });
+    const call = await peer.call(2, 'tools/call', { name: 'now', arguments: {}, _meta: envelope() });
     expect(call.result.resultType).toBe('complete');
     expect(call.result.ttlMs).toBeUndefined();
   });
@@ -143,11 +133,8 @@ describe('modern era on the wire', () => {
   it('rejects an unsupported envelope version with -32022 listing the supported ones', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
-    const r = await peer.request({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/list',
-      params: { _meta: envelope({ 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }) },
+    const r = await peer.call(1, 'tools/list', {
+      _meta: envelope({ 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }),
     });
     expect(r.error.code).toBe(-32022);
     expect(r.error.data).toMatchObject({ supported: ['2026-07-28'], requested: '2099-01-01' });
@@ -156,11 +143,8 @@ describe('modern era on the wire', () => {
   it('rejects an envelope without client capabilities with -32602', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
-    const r = await peer.request({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/list',
-      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+    const r = await peer.call(1, 'tools/list', {
+      _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' },
     });
     expect(r.error.code).toBe(-32602);
   });
@@ -168,20 +152,14 @@ describe('modern era on the wire', () => {
   it('has no ping, initialize handshake or logging/setLevel once the connection is modern', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
-    const ping = await peer.request({ jsonrpc: '2.0', id: 1, method: 'ping', params: { _meta: envelope() } });
+    const ping = await peer.call(1, 'ping', { _meta: envelope() });
     expect(ping.error.code).toBe(-32601);
-    const setLevel = await peer.request({
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'logging/setLevel',
-      params: { level: 'info', _meta: envelope() },
-    });
+    const setLevel = await peer.call(2, 'logging/setLevel', { level: 'info', _meta: envelope() });
     expect(setLevel.error.code).toBe(-32601);
-    const init = await peer.request({
-      jsonrpc: '2.0',
-      id: 3,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    const init = await peer.call(3, 'initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'x', version: '1' },
     });
     expect(init.error.code).toBe(-32022);
     expect(init.error.data.supported).toEqual(['2026-07-28']);
@@ -190,18 +168,11 @@ describe('modern era on the wire', () => {
   it('sends notifications/message only at or above the level the request names', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
-    await peer.request({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'log', _meta: envelope() },
-    });
+    await peer.call(1, 'tools/call', { name: 'log', _meta: envelope() });
     expect(peer.received.filter((m) => m.method === 'notifications/message')).toEqual([]);
-    await peer.request({
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'log', _meta: envelope({ 'io.modelcontextprotocol/logLevel': 'error' }) },
+    await peer.call(2, 'tools/call', {
+      name: 'log',
+      _meta: envelope({ 'io.modelcontextprotocol/logLevel': 'error' }),
     });
     expect(
       peer.received.filter((m) => m.method === 'notifications/message').map((m) => m.params.level),
@@ -248,12 +219,7 @@ describe('modern era on the wire', () => {
   it('refuses input the request did not declare the client capability for (-32021)', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
-    const r = await peer.request({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'ask_model', arguments: {}, _meta: envelope() },
-    });
+    const r = await peer.call(1, 'tools/call', { name: 'ask_model', arguments: {}, _meta: envelope() });
     expect(r.error.code).toBe(-32021);
     expect(r.error.data.requiredCapabilities).toEqual({ sampling: {} });
   });
