@@ -51,6 +51,10 @@ export interface SessionLimits {
   maxSubscriptions?: number;
   /** Messages in one JSON-RPC batch. Default 100. */
   maxBatchSize?: number;
+  /** Client-visible log lines (`notifications/message`) per second, sustained. Default 100. */
+  clientLogRate?: number;
+  /** Client-visible log lines allowed in a burst. Default 200. */
+  clientLogBurst?: number;
 }
 
 /** An in-flight request's cancellation handle. */
@@ -106,6 +110,8 @@ export class Session {
       clientRequestTimeoutMs: limits.clientRequestTimeoutMs ?? 60_000,
       maxSubscriptions: limits.maxSubscriptions ?? 1_000,
       maxBatchSize: limits.maxBatchSize ?? 100,
+      clientLogRate: limits.clientLogRate ?? 100,
+      clientLogBurst: limits.clientLogBurst ?? 200,
     };
   }
 
@@ -345,8 +351,32 @@ export class Session {
   shouldLog(level: LoggingLevel, requestLevel?: LoggingLevel | null): boolean {
     if (requestLevel === null) return false;
     const threshold = requestLevel ?? this.logLevel;
-    if (threshold === undefined) return true;
-    return (LEVEL_RANK.get(level) ?? 0) >= (LEVEL_RANK.get(threshold) ?? 0);
+    if (threshold !== undefined && (LEVEL_RANK.get(level) ?? 0) < (LEVEL_RANK.get(threshold) ?? 0))
+      return false;
+    return this.takeLogToken();
+  }
+
+  private logTokens: number | undefined;
+  private logRefilledAt = 0;
+  /** Client log lines dropped by the rate limit. */
+  droppedLogs = 0;
+
+  /** A token bucket (lazy refill) so a chatty handler cannot flood the client with log lines. */
+  private takeLogToken(): boolean {
+    const { clientLogRate: rate, clientLogBurst: burst } = this.limits;
+    const now = performance.now();
+    const tokens =
+      this.logTokens === undefined
+        ? burst
+        : Math.min(burst, this.logTokens + ((now - this.logRefilledAt) / 1000) * rate);
+    this.logRefilledAt = now;
+    if (tokens < 1) {
+      this.logTokens = tokens;
+      this.droppedLogs++;
+      return false;
+    }
+    this.logTokens = tokens - 1;
+    return true;
   }
 
   private closedPromise: Promise<void> | undefined;

@@ -9,6 +9,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
+import { createLogger, createServer } from '../../src/index.js';
 import { connectV1 } from '../fixtures/clients.js';
 import { featureServer } from '../fixtures/feature-server.js';
 
@@ -146,6 +147,29 @@ describe('legacy era through the SDK v1 client', () => {
     ]);
     const err = await client.setLoggingLevel('loud' as 'info').catch((e) => e);
     expect(err.code).toBe(-32602);
+  });
+
+  it('rate-limits client-visible log lines per session', async () => {
+    const server = createServer({
+      name: 'chatty',
+      version: '1',
+      logger: createLogger({ level: 'silent' }),
+      limits: { clientLogRate: 10, clientLogBurst: 20 },
+    });
+    server.tool('chatty', async (_a, ctx) => {
+      for (let i = 0; i < 500; i++) await ctx.log('info', `line ${i}`);
+      return 'done';
+    });
+    const client = await connectV1(server);
+    let received = 0;
+    client.setNotificationHandler(LoggingMessageNotificationSchema, () => void received++);
+    const started = performance.now();
+    await client.callTool({ name: 'chatty', arguments: {} });
+    await new Promise((r) => setTimeout(r, 20));
+    const elapsed = (performance.now() - started) / 1000;
+    expect(received).toBeGreaterThanOrEqual(20);
+    expect(received).toBeLessThanOrEqual(20 + Math.ceil(10 * elapsed) + 1);
+    expect([...server.sessions][0].droppedLogs).toBe(500 - received);
   });
 
   it('lets tools elicit input, sample the model and list roots', async () => {
