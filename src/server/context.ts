@@ -8,15 +8,9 @@ import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import type { ClientCapabilities, Implementation, LoggingLevel } from '../protocol/types.js';
 import { type Era, META } from '../protocol/versions.js';
 import type { MessageExtra } from '../transports/types.js';
+import { correlationIdOf } from './correlation.js';
 import { type InputRequest, InputRequiredSignal, type InputResponses } from './input-required.js';
 import type { Logger } from './logger.js';
-
-/** The trace id of a W3C `traceparent` value (`00-<trace-id>-<span-id>-<flags>`), if valid. */
-export function traceIdOf(traceparent: unknown): string | undefined {
-  if (typeof traceparent !== 'string') return undefined;
-  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
-  return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
-}
 
 /** The principal a transport or the auth middleware established for a message. */
 export interface AuthInfo {
@@ -97,6 +91,8 @@ export class Context<Deps = unknown> {
       auth?: AuthInfo;
     },
     private readonly baseLogger: Logger,
+    /** The `_meta` key that may carry a correlation id (ServerOptions.correlationMetaKey). */
+    private readonly correlationMetaKey?: string,
   ) {
     this.method = init.method;
     this.params = init.params ?? {};
@@ -112,12 +108,16 @@ export class Context<Deps = unknown> {
   }
 
   /**
-   * A per-request id for logs, metrics and error data: the one the transport received (HTTP
-   * `X-Request-Id`), else the trace id of a `traceparent` in `_meta`, else a fresh UUID.
+   * A per-request id for logs, metrics and error data: the one the transport established (HTTP
+   * `X-Request-Id` or `traceparent`), else the configured `_meta` key, else the trace id of
+   * `_meta.traceparent`, else a fresh UUID.
    */
   get correlationId(): string {
     if (this._correlationId === undefined) {
-      this._correlationId = this.extra?.correlationId ?? traceIdOf(this.meta?.traceparent) ?? randomUUID();
+      this._correlationId =
+        this.extra?.correlationId ??
+        correlationIdOf({ meta: this.meta, metaKey: this.correlationMetaKey }) ??
+        randomUUID();
     }
     return this._correlationId;
   }

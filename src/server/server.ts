@@ -81,6 +81,8 @@ export interface ServerOptions<Deps = undefined> {
   cacheHints?: Partial<Record<string, CacheHint>>;
   /** Dependencies handed to every handler as `ctx.deps` (the lifespan sets these in production). */
   deps?: Deps;
+  /** A `_meta` key clients may use to send their correlation id (besides `traceparent`). */
+  correlationMetaKey?: string;
   /** How long a closing connection lets in-flight requests finish. Default 5 s. */
   drainTimeoutMs?: number;
 }
@@ -360,6 +362,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         deps: this.deps,
       },
       this.logger,
+      this.options.correlationMetaKey,
     );
     if (id === undefined) {
       await this.runNotification(ctx);

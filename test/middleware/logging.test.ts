@@ -132,6 +132,43 @@ describe('logging()', () => {
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('takes the id from a traceparent header or a configured _meta key, and returns it', async () => {
+    const { lines, logger } = capture();
+    const s = createServer({
+      name: 'keyed',
+      version: '1',
+      logger,
+      correlationMetaKey: 'example.com/requestId',
+    });
+    s.use(logging());
+    s.tool('ok', () => 'ok');
+    const host = await s.listen({ port: 0 });
+    hosts.push(host);
+    const init = (headers: Record<string, string>, meta?: Record<string, unknown>) =>
+      fetch(host.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 'x', version: '1' },
+            ...(meta && { _meta: meta }),
+          },
+        }),
+      });
+    const fromTrace = await init({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    expect(fromTrace.headers.get('x-request-id')).toBe('0af7651916cd43dd8448eb211c80319c');
+    const fromMeta = await init({}, { 'example.com/requestId': 'order-77' });
+    expect(fromMeta.headers.get('x-request-id')).toBe('order-77');
+    await Promise.all([fromTrace.text(), fromMeta.text()]);
+    const ids = lines.filter((l) => l.method === 'initialize').map((l) => l.correlationId);
+    expect(ids).toEqual(['0af7651916cd43dd8448eb211c80319c', 'order-77']);
+  });
+
   it('takes the trace id of a traceparent in _meta as the correlation id', async () => {
     const { lines, logger } = capture();
     const client = await connectV1(server(logger));

@@ -10,6 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
+import { correlationIdOf } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
 import type { Session } from '../../session/session.js';
 import type { MessageExtra } from '../types.js';
@@ -54,18 +55,17 @@ function accepts(ex: HttpExchange, type: string): boolean {
   return accept.includes(type) || accept.includes('*/*');
 }
 
-const REQUEST_ID = /^[\w\-.:@]{1,128}$/;
 const assigned = new WeakMap<HttpExchange, string>();
 
 /**
- * The correlation id of an HTTP request: a well-formed `X-Request-Id` the client sent, else a fresh
- * UUID (once per request). It is echoed on the response and carried into every context.
+ * The correlation id of an HTTP request, fixed on first use: from its headers (`X-Request-Id`,
+ * `traceparent`) or, once the body is known, its `_meta` — else a fresh UUID. It is echoed as
+ * `X-Request-Id` on the response and carried into every context of the request.
  */
-export function requestIdOf(ex: HttpExchange): string {
+export function requestIdOf(ex: HttpExchange, meta?: Record<string, unknown>, metaKey?: string): string {
   let id = assigned.get(ex);
   if (id === undefined) {
-    const sent = ex.header('x-request-id')?.trim();
-    id = sent !== undefined && REQUEST_ID.test(sent) ? sent : randomUUID();
+    id = correlationIdOf({ header: (name) => ex.header(name), meta, metaKey }) ?? randomUUID();
     assigned.set(ex, id);
   }
   return id;
@@ -79,7 +79,11 @@ export function rejectHttp(
   id: JsonRpcId | null = null,
   headers: Record<string, string> = {},
 ): void {
-  ex.respond(status, { ...JSON_TYPE, ...headers }, JSON.stringify(failure(id, error)));
+  ex.respond(
+    status,
+    { 'x-request-id': requestIdOf(ex), ...JSON_TYPE, ...headers },
+    JSON.stringify(failure(id, error)),
+  );
 }
 
 function httpError(code: number, message: string, type: string): JsonRpcErrorObject {
@@ -132,6 +136,7 @@ export class StreamableHttp {
       );
       return;
     }
+    if (ex.method !== 'POST') ex.setHeader('x-request-id', requestIdOf(ex));
     switch (ex.method) {
       case 'POST':
         return this.post(ex);
@@ -153,7 +158,6 @@ export class StreamableHttp {
   }
 
   private async post(ex: HttpExchange): Promise<void> {
-    ex.setHeader('x-request-id', requestIdOf(ex));
     const type = ex.header('content-type') ?? '';
     if (!type.toLowerCase().startsWith('application/json')) {
       return rejectHttp(
@@ -201,6 +205,9 @@ export class StreamableHttp {
       return rejectHttp(ex, 400, httpError(ErrorCode.ParseError, 'Parse error', 'parse_error'));
     }
     const messages = Array.isArray(body) ? body : [body];
+    const meta =
+      isObject(messages[0]) && isObject(messages[0].params?._meta) ? messages[0].params._meta : undefined;
+    ex.setHeader('x-request-id', requestIdOf(ex, meta, this.server.options.correlationMetaKey));
     if (messages.length === 0 || !messages.every(isObject)) {
       return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, 'Invalid Request', 'invalid_request'));
     }

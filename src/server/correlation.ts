@@ -1,0 +1,40 @@
+/**
+ * Where a request's correlation id comes from, in order: an `X-Request-Id` header, the trace id of a
+ * `traceparent` header, a configurable `_meta` key, the trace id of `_meta.traceparent`. Callers
+ * generate one when none is present.
+ */
+
+const ID = /^[\w\-.:@]{1,128}$/;
+
+/** The trace id of a W3C `traceparent` value (`00-<trace-id>-<span-id>-<flags>`), if valid. */
+export function traceIdOf(traceparent: unknown): string | undefined {
+  if (typeof traceparent !== 'string') return undefined;
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
+  return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
+}
+
+function validId(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const id = value.trim();
+  return ID.test(id) ? id : undefined;
+}
+
+export interface CorrelationSources {
+  /** A request header by lower-case name (HTTP). */
+  header?: (name: string) => string | undefined;
+  /** The request's `_meta`. */
+  meta?: Record<string, unknown>;
+  /** A `_meta` key that carries the correlation id (ServerOptions.correlationMetaKey). */
+  metaKey?: string;
+}
+
+/** The correlation id the request carries, if any. */
+export function correlationIdOf(sources: CorrelationSources): string | undefined {
+  const { header, meta, metaKey } = sources;
+  return (
+    validId(header?.('x-request-id')) ??
+    traceIdOf(header?.('traceparent')) ??
+    (metaKey === undefined ? undefined : validId(meta?.[metaKey])) ??
+    traceIdOf(meta?.traceparent)
+  );
+}
