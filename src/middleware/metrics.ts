@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
+import { type TransportTraffic, transportChannel } from '../transports/diagnostics.js';
 import type { Middleware } from './compose.js';
 
 export interface MetricsOptions {
@@ -94,6 +95,24 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     collect() {
       this.set(sessions.size);
     },
+  });
+  const bytes = new prom.Counter({
+    name: 'mcp_transport_bytes_total',
+    help: 'Bytes of MCP messages read and written, by transport and direction',
+    labelNames: ['transport', 'direction'],
+    registers: [registry],
+  });
+  const messages = new prom.Counter({
+    name: 'mcp_transport_messages_total',
+    help: 'MCP messages read and written, by transport and direction',
+    labelNames: ['transport', 'direction'],
+    registers: [registry],
+  });
+  // Transports publish their traffic on a diagnostics channel; counting it is this registry's job.
+  transportChannel.subscribe((data) => {
+    const t = data as TransportTraffic;
+    bytes.inc({ transport: t.transport, direction: t.direction }, t.bytes);
+    messages.inc({ transport: t.transport, direction: t.direction }, t.messages);
   });
   const maxTargets = options.maxTargets ?? 200;
   const known = new Set<string>();

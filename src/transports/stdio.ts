@@ -5,6 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, failure, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { stringifyMessage } from '../protocol/serialize.js';
+import { publishTraffic } from './diagnostics.js';
 import type { MessageExtra, Transport } from './types.js';
 
 export interface StdioTransportOptions {
@@ -63,6 +64,7 @@ export class StdioServerTransport implements Transport {
       this.reject(ErrorCode.InvalidRequest, `Message exceeds ${this.maxBytes} bytes`);
       return;
     }
+    publishTraffic('stdio', 'in', trimmed);
     let message: unknown;
     try {
       message = JSON.parse(trimmed);
@@ -110,7 +112,9 @@ export class StdioServerTransport implements Transport {
         this.stdout.uncork();
       });
     }
-    const ok = this.stdout.write(`${stringifyMessage(message)}\n`);
+    const line = `${stringifyMessage(message)}\n`;
+    publishTraffic('stdio', 'out', line);
+    const ok = this.stdout.write(line);
     if (ok) return Promise.resolve();
     return new Promise((resolve) => this.stdout.once('drain', resolve));
   }

@@ -67,6 +67,10 @@ describe('metrics()', () => {
     expect(m.get('mcp_requests_in_flight')).toBe(0);
     expect(m.get('mcp_sessions_active')).toBe(1);
     expect(m.get('process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // Every POST body read and every answer written, counted by the transport.
+    expect(m.get('mcp_transport_messages_total{transport="http",direction="in"}')).toBeGreaterThanOrEqual(8);
+    expect(m.get('mcp_transport_bytes_total{transport="http",direction="in"}')).toBeGreaterThan(500);
+    expect(m.get('mcp_transport_messages_total{transport="http",direction="out"}')).toBeGreaterThanOrEqual(7);
   });
 
   it('keeps label cardinality bounded: unknown and excess tool names collapse to "other"', async () => {

@@ -10,6 +10,7 @@ import {
   type JsonRpcResponse,
 } from '../../protocol/jsonrpc.js';
 import { stringifyMessage } from '../../protocol/serialize.js';
+import { publishTraffic } from '../diagnostics.js';
 import type { MessageExtra, SendOptions, Transport } from '../types.js';
 import type { EventStore } from './event-store.js';
 import type { HttpExchange } from './exchange.js';
@@ -109,11 +110,9 @@ export class Outbox {
     } else if (!this.ex.responded) {
       const body = this.options.batch ? this.collected : this.collected[0];
       const status = statusFor(body, this.options.modern);
-      this.ex.respond(
-        status,
-        { 'content-type': 'application/json', ...this.options.headers },
-        Array.isArray(body) ? JSON.stringify(body) : stringifyMessage(body),
-      );
+      const text = Array.isArray(body) ? JSON.stringify(body) : stringifyMessage(body);
+      publishTraffic('http', 'out', text, this.collected.length);
+      this.ex.respond(status, { 'content-type': 'application/json', ...this.options.headers }, text);
     }
     this.onfinish?.();
   }

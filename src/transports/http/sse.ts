@@ -4,6 +4,7 @@
  */
 import type { JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { stringifyMessage } from '../../protocol/serialize.js';
+import { publishTraffic } from '../diagnostics.js';
 import type { EventStore } from './event-store.js';
 import type { StreamSink } from './exchange.js';
 
@@ -60,10 +61,10 @@ export class SseStream {
 
   /** Writes an already-stored event (replay after `Last-Event-ID`). */
   writeEvent(message: JsonRpcMessage, id: string | undefined): void {
+    const data = stringifyMessage(message);
+    publishTraffic('sse', 'out', data);
     this.writeRaw(
-      id === undefined
-        ? `event: message\ndata: ${stringifyMessage(message)}\n\n`
-        : `id: ${id}\nevent: message\ndata: ${stringifyMessage(message)}\n\n`,
+      id === undefined ? `event: message\ndata: ${data}\n\n` : `id: ${id}\nevent: message\ndata: ${data}\n\n`,
     );
   }
 

@@ -13,6 +13,7 @@ import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../.
 import { correlationIdOf } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
 import type { Session } from '../../session/session.js';
+import { publishTraffic } from '../diagnostics.js';
 import type { MessageExtra } from '../types.js';
 import { type EventStore, MemoryEventStore } from './event-store.js';
 import { BodyTooLargeError, type HttpExchange } from './exchange.js';
@@ -201,6 +202,7 @@ export class StreamableHttp {
     let body: unknown;
     try {
       body = JSON.parse(text);
+      publishTraffic('http', 'in', text, Array.isArray(body) ? body.length : 1);
     } catch {
       return rejectHttp(ex, 400, httpError(ErrorCode.ParseError, 'Parse error', 'parse_error'));
     }
