@@ -16,6 +16,7 @@ export {
   type Next,
   NextCalledTwiceError,
 } from './middleware/compose.js';
+export { type ErrorsOptions, errors } from './middleware/errors.js';
 export { type Hooks, hooks } from './middleware/hooks.js';
 export { currentContext, getLogger, type LoggingOptions, logging } from './middleware/logging.js';
 export { type MetricsMiddleware, type MetricsOptions, metrics } from './middleware/metrics.js';

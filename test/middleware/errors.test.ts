@@ -1,0 +1,52 @@
+/** errors(): application exceptions mapped onto the one error format. */
+import { describe, expect, it } from 'vitest';
+import { createLogger, createServer, errors, NotFoundError, TimeoutError } from '../../src/index.js';
+import { connectV1 } from '../fixtures/clients.js';
+
+class DriverTimeout extends Error {}
+class NoSuchOrder extends Error {
+  constructor(readonly orderId: string) {
+    super(`order ${orderId} missing (table orders, shard 7)`);
+  }
+}
+
+describe('errors()', () => {
+  it('maps application errors to catalogue errors, and leaves the rest redacted', async () => {
+    const server = createServer({ name: 'e', version: '1', logger: createLogger({ level: 'silent' }) });
+    server.use(
+      errors({
+        map: (err) => {
+          if (err instanceof DriverTimeout)
+            return new TimeoutError('The database did not answer in time', { retryAfterMs: 500 });
+          if (err instanceof NoSuchOrder)
+            return new NotFoundError(`No order ${err.orderId}`, { details: { orderId: err.orderId } });
+          return undefined;
+        },
+      }),
+    );
+    server.tool('slow', () => {
+      throw new DriverTimeout('pool exhausted at 10.0.0.5');
+    });
+    server.tool('order', () => {
+      throw new NoSuchOrder('A-1');
+    });
+    server.tool('bug', () => {
+      throw new TypeError('cannot read x of undefined');
+    });
+    const client = await connectV1(server);
+    const slow = await client.callTool({ name: 'slow', arguments: {} }).catch((e) => e);
+    expect(slow.code).toBe(-32001);
+    expect(slow.message).toContain('The database did not answer in time');
+    expect(slow.data).toMatchObject({ type: 'timeout', retryAfterMs: 500 });
+    expect(JSON.stringify(slow)).not.toContain('10.0.0.5');
+    const order = await client.callTool({ name: 'order', arguments: {} }).catch((e) => e);
+    expect(order.code).toBe(-32602);
+    expect(order.data).toMatchObject({ type: 'not_found', details: { orderId: 'A-1' } });
+    expect(JSON.stringify(order)).not.toContain('shard');
+    const bug = await client.callTool({ name: 'bug', arguments: {} }).catch((e) => e);
+    expect(bug.code).toBe(-32603);
+    expect(bug.message).toContain('Internal error');
+    expect(bug.data.type).toBe('internal');
+    expect(JSON.stringify(bug)).not.toContain('undefined');
+  });
+});
