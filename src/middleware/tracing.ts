@@ -64,10 +64,10 @@ function attributesOf(ctx: Context<any>): OTel.Attributes {
 /** Creates the tracing middleware. Register it after `logging()` and `metrics()`. */
 export function tracing(options: TracingOptions = {}): Middleware<Context<any>> {
   const api = loadApi();
-  const name = options.tracerName ?? 'rampart';
+  // The global tracer is a proxy: it picks up a provider registered later, so one lookup suffices.
+  const tracer = api.trace.getTracer(options.tracerName ?? 'rampart');
   return (ctx, next) => {
     if (ctx.kind === 'notification' && !options.notifications) return next();
-    const tracer = api.trace.getTracer(name);
     const remote = parentOf(ctx);
     const parent = remote
       ? api.trace.setSpanContext(api.context.active(), { ...remote, isRemote: true })
@@ -75,9 +75,12 @@ export function tracing(options: TracingOptions = {}): Middleware<Context<any>> 
     const target = ctx.target;
     const span = tracer.startSpan(
       target && ctx.method !== 'resources/list' ? `${ctx.method} ${target}` : ctx.method,
-      { kind: api.SpanKind.SERVER, attributes: attributesOf(ctx) },
+      { kind: api.SpanKind.SERVER },
       parent,
     );
+    // Building attributes is wasted work on a span nobody records (no SDK, or sampled out). Samplers
+    // therefore see the span name (`tools/call <tool>`), not the attributes.
+    if (span.isRecording()) span.setAttributes(attributesOf(ctx));
     return api.context.with(api.trace.setSpan(parent, span), next).then(
       (result) => {
         if ((result as { isError?: boolean } | undefined)?.isError) {
