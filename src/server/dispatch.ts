@@ -93,13 +93,19 @@ function page<E extends { key: string; descriptor: Record<string, unknown> }>(
   }
 }
 
-async function validate(
+function validate(
   schema: { validate(v: unknown): unknown } | undefined,
   value: unknown,
   what: string,
-): Promise<unknown> {
+): unknown {
   if (!schema) return value;
-  const r = (await schema.validate(value)) as { ok: boolean; value?: unknown; issues?: SchemaIssue[] };
+  const out = schema.validate(value);
+  // Most validators answer synchronously: only wait for the ones that do not.
+  return out instanceof Promise ? out.then((r) => checked(r, what)) : checked(out, what);
+}
+
+function checked(result: unknown, what: string): unknown {
+  const r = result as { ok: boolean; value?: unknown; issues?: SchemaIssue[] };
   if (r.ok) return r.value;
   const summary = r.issues!.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
   throw new InvalidParamsError(`Invalid ${what}: ${summary}`, { details: r.issues });
@@ -221,7 +227,8 @@ async function callTool(host: DispatchHost, ctx: Context<any>): Promise<unknown>
   if (typeof rawArgs !== 'object' || rawArgs === null || Array.isArray(rawArgs)) {
     throw new InvalidParamsError('Invalid params: "arguments" must be an object');
   }
-  const args = await validate(tool.input, rawArgs, `arguments for tool ${name}`);
+  const validated = validate(tool.input, rawArgs, `arguments for tool ${name}`);
+  const args = validated instanceof Promise ? await validated : validated;
   const result = await withInput(host, ctx, `tools/call:${name}`, async () => {
     try {
       const value = await tool.handler(args, ctx);

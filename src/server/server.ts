@@ -243,16 +243,31 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
 
   /** Serves this server on a transport (one connection = one session). Resolves once started. */
   async connect(transport: Transport): Promise<Session> {
-    this.composed();
-    const session = new Session(transport, this, this.options.limits);
-    session.drainOnPeerClose = this.options.drainTimeoutMs ?? 5_000;
-    this.sessions.add(session);
+    const session = this.open(transport);
     try {
       await session.start();
     } catch (err) {
       this.sessions.delete(session);
       throw err;
     }
+    return session;
+  }
+
+  /**
+   * Creates and attaches a session for a transport that needs no start (the HTTP transports' own,
+   * one per request or session), synchronously: no promise on the per-request path.
+   */
+  attach(transport: Transport): Session {
+    const session = this.open(transport);
+    session.attach();
+    return session;
+  }
+
+  private open(transport: Transport): Session {
+    this.composed();
+    const session = new Session(transport, this, this.options.limits);
+    session.drainOnPeerClose = this.options.drainTimeoutMs ?? 5_000;
+    this.sessions.add(session);
     return session;
   }
 

@@ -131,10 +131,15 @@ export class Session {
 
   /** Wires the transport to this session and starts it. */
   async start(): Promise<void> {
+    this.attach();
+    await this.transport.start();
+  }
+
+  /** Wires the transport's callbacks to this session, for transports with nothing to start. */
+  attach(): void {
     this.transport.onmessage = (message, extra) => this.receive(message, extra);
     this.transport.onclose = () => void this.onTransportClosed();
     this.transport.onerror = (err) => this.host.reportError(err, this);
-    await this.transport.start();
   }
 
   /** Entry point for every raw message from the transport (already JSON-parsed; arrays are batches). */

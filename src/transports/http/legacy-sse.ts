@@ -101,7 +101,7 @@ export class LegacySse {
     const id = randomBytes(16).toString('hex');
     const stream = new SseStream(ex.stream(200, SSE_HEADERS), id, undefined, this.options.sse);
     const transport = new SseSessionTransport(id, stream);
-    const session = await this.server.connect(transport);
+    const session = this.server.attach(transport);
     this.sessions.set(id, { session, transport });
     transport.onclose = () => {
       this.sessions.delete(id);

@@ -271,7 +271,7 @@ export class StreamableHttp {
     const rejection = this.modernRejection(ex, message);
     if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
     const transport = new HttpSessionTransport(`m${++this.ephemeralSeq}`, undefined);
-    const session = await this.server.connect(transport);
+    const session = this.server.attach(transport);
     if (id === undefined || !('method' in message)) {
       transport.onmessage?.(message, this.extra(ex));
       ex.respond(202, {});
@@ -354,7 +354,7 @@ export class StreamableHttp {
       entry.lastSeen = Date.now();
     } else {
       transport = new HttpSessionTransport(`s${++this.ephemeralSeq}`, undefined);
-      session = await this.server.connect(transport);
+      session = this.server.attach(transport);
     }
     const headers: Record<string, string> = entry ? { 'mcp-session-id': transport.sessionId } : {};
     const ids = messages
@@ -503,7 +503,7 @@ export class StreamableHttp {
 
   private async open(): Promise<LegacySession> {
     const transport = new HttpSessionTransport(randomBytes(16).toString('hex'), this.store);
-    const session = await this.server.connect(transport);
+    const session = this.server.attach(transport);
     const entry = { session, transport, lastSeen: Date.now() };
     this.sessions.set(transport.sessionId, entry);
     transport.onclose = () => this.sessions.delete(transport.sessionId);
