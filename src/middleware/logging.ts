@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { toRampartError } from '../protocol/errors.js';
-import type { Context } from '../server/context.js';
+import { type Context, ERROR_LOGGED } from '../server/context.js';
 import type { Logger } from '../server/logger.js';
 import type { Middleware } from './compose.js';
 
@@ -25,9 +25,6 @@ export interface LoggingOptions {
 }
 
 const storage = new AsyncLocalStorage<Context<any>>();
-
-/** Set in `ctx.metadata` once this middleware logged a request's error, so it is not logged twice. */
-export const ERROR_LOGGED = 'rampart.errorLogged';
 let fallback: Logger | undefined;
 
 /** The context of the request being handled, wherever in its async code this is called. */

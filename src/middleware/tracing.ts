@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type * as OTel from '@opentelemetry/api';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
+import { parseTraceparent } from '../server/correlation.js';
 import type { Middleware } from './compose.js';
 
 export interface TracingOptions {
@@ -29,16 +30,13 @@ function loadApi(): typeof OTel {
   }
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
 /** The remote parent named by `_meta.traceparent`, else by the HTTP `traceparent` header. */
 function parentOf(ctx: Context<any>): { traceId: string; spanId: string; traceFlags: number } | undefined {
   const header = ctx.extra?.requestInfo?.headers?.traceparent;
   const value = ctx.meta?.traceparent ?? (Array.isArray(header) ? header[0] : header);
-  if (typeof value !== 'string') return undefined;
-  const m = TRACEPARENT.exec(value.trim());
-  if (!m || /^0+$/.test(m[1]) || /^0+$/.test(m[2])) return undefined;
-  return { traceId: m[1], spanId: m[2], traceFlags: Number.parseInt(m[3], 16) };
+  const parent = parseTraceparent(value);
+  // A parent needs a span id too (all zeros is invalid).
+  return parent && parent.spanId !== '0'.repeat(16) ? parent : undefined;
 }
 
 function attributesOf(ctx: Context<any>): OTel.Attributes {

@@ -3,14 +3,22 @@
  * the signal, logger, correlation id and metadata bag are built only when first used.
  */
 import { randomUUID } from 'node:crypto';
-import { CancelledError, MissingCapabilityError } from '../protocol/errors.js';
+import { CancelledError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import type { ClientCapabilities, Implementation, LoggingLevel } from '../protocol/types.js';
 import { type Era, META } from '../protocol/versions.js';
 import type { MessageExtra } from '../transports/types.js';
 import { correlationIdOf } from './correlation.js';
-import { type InputRequest, InputRequiredSignal, type InputResponses } from './input-required.js';
+import {
+  type InputRequest,
+  InputRequiredSignal,
+  type InputResponses,
+  requireCapability,
+} from './input-required.js';
 import type { Logger } from './logger.js';
+
+/** `ctx.metadata` key set once a request's error has been logged, so it is not logged twice. */
+export const ERROR_LOGGED = 'rampart.errorLogged';
 
 /** The principal a transport or the auth middleware established for a message. */
 export interface AuthInfo {
@@ -223,17 +231,17 @@ export class Context<Deps = unknown> {
 
   /** Asks the user for input through the client (`elicitation/create`). */
   elicit(params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.askClient({ method: 'elicitation/create', params }, 'elicitation');
+    return this.askClient({ method: 'elicitation/create', params });
   }
 
   /** Asks the client's model for a completion (`sampling/createMessage`). */
   sample(params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.askClient({ method: 'sampling/createMessage', params }, 'sampling');
+    return this.askClient({ method: 'sampling/createMessage', params });
   }
 
   /** Asks the client for its filesystem roots (`roots/list`). */
   listRoots(): Promise<Record<string, unknown>> {
-    return this.askClient({ method: 'roots/list' }, 'roots');
+    return this.askClient({ method: 'roots/list' });
   }
 
   /**
@@ -241,12 +249,8 @@ export class Context<Deps = unknown> {
    * responses when present, otherwise the handler is suspended with an `input_required` result and
    * replayed when the client retries.
    */
-  private async askClient(
-    request: InputRequest,
-    capability: keyof ClientCapabilities,
-  ): Promise<Record<string, unknown>> {
-    if (this.clientCapabilities[capability] === undefined)
-      throw new MissingCapabilityError(String(capability));
+  private async askClient(request: InputRequest): Promise<Record<string, unknown>> {
+    requireCapability(this.clientCapabilities, request.method);
     if (this.era === 'legacy') {
       return this.session.request(request.method, request.params, {
         signal: this.signal,

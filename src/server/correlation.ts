@@ -6,11 +6,19 @@
 
 const ID = /^[\w\-.:@]{1,128}$/;
 
-/** The trace id of a W3C `traceparent` value (`00-<trace-id>-<span-id>-<flags>`), if valid. */
+/** The parts of a W3C `traceparent` value (`00-<trace-id>-<span-id>-<flags>`), if well-formed. */
+export function parseTraceparent(
+  value: unknown,
+): { traceId: string; spanId: string; traceFlags: number } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(value.trim());
+  if (!m || m[1] === '0'.repeat(32)) return undefined;
+  return { traceId: m[1], spanId: m[2], traceFlags: Number.parseInt(m[3], 16) };
+}
+
+/** The trace id of a `traceparent` value, if valid. */
 export function traceIdOf(traceparent: unknown): string | undefined {
-  if (typeof traceparent !== 'string') return undefined;
-  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
-  return m && m[1] !== '0'.repeat(32) ? m[1] : undefined;
+  return parseTraceparent(traceparent)?.traceId;
 }
 
 function validId(value: unknown): string | undefined {

@@ -4,7 +4,6 @@
  */
 import {
   InvalidParamsError,
-  MissingCapabilityError,
   NotFoundError,
   RampartError,
   ResourceNotFoundError,
@@ -30,6 +29,7 @@ import {
   type InputResponses,
   isInputRequiredResult,
   type RequestStateCodec,
+  requireCapability,
 } from './input-required.js';
 import { InvalidCursorError, type Registry } from './registry.js';
 import type { SchemaIssue } from './schema.js';
@@ -139,7 +139,8 @@ async function withInput(
     try {
       const result = await run();
       if (!isInputRequiredResult(result)) return result;
-      for (const request of Object.values(result.inputRequests ?? {})) requireCapability(ctx, request.method);
+      for (const request of Object.values(result.inputRequests ?? {}))
+        requireCapability(ctx.clientCapabilities, request.method);
       return {
         resultType: 'input_required',
         ...(result.inputRequests && { inputRequests: result.inputRequests }),
@@ -165,17 +166,10 @@ async function withInput(
   }
 }
 
-/** Embedded input requests go only to clients that declared the capability they need (-32021 otherwise). */
-function requireCapability(ctx: Context<any>, method: string): void {
-  const capability =
-    method === 'elicitation/create' ? 'elicitation' : method === 'roots/list' ? 'roots' : 'sampling';
-  if (ctx.clientCapabilities[capability] === undefined) throw new MissingCapabilityError(capability);
-}
-
 async function fulfil(ctx: Context<any>, requests: InputRequests): Promise<InputResponses> {
   const entries = await Promise.all(
     Object.entries(requests).map(async ([key, req]) => {
-      requireCapability(ctx, req.method);
+      requireCapability(ctx.clientCapabilities, req.method);
       const answer = await session(ctx).request(req.method, req.params, {
         signal: ctx.signal,
         relatedRequestId: ctx.requestId,

@@ -5,7 +5,8 @@
  * (HMAC-SHA256) so a client can neither forge nor replay it against another request.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { InvalidParamsError } from '../protocol/errors.js';
+import { InvalidParamsError, MissingCapabilityError } from '../protocol/errors.js';
+import type { ClientCapabilities } from '../protocol/types.js';
 
 /** One embedded request: a de-JSON-RPC'd `elicitation/create`, `sampling/createMessage` or `roots/list`. */
 export interface InputRequest {
@@ -51,6 +52,16 @@ inputRequired.createMessage = (params: Record<string, unknown>): InputRequest =>
 });
 /** An embedded roots listing request. */
 inputRequired.listRoots = (): InputRequest => ({ method: 'roots/list' });
+
+/**
+ * Input requests go only to clients that declared the capability they need; otherwise the request
+ * fails with -32021 (MissingRequiredClientCapability).
+ */
+export function requireCapability(capabilities: ClientCapabilities, method: InputRequest['method']): void {
+  const capability =
+    method === 'elicitation/create' ? 'elicitation' : method === 'roots/list' ? 'roots' : 'sampling';
+  if (capabilities[capability] === undefined) throw new MissingCapabilityError(capability);
+}
 
 export function isInputRequiredResult(value: unknown): value is InputRequiredResult {
   return (

@@ -31,7 +31,7 @@ import {
 } from '../protocol/versions.js';
 import { Session, type SessionHost, type SessionLimits } from '../session/session.js';
 import type { MessageExtra, Transport } from '../transports/types.js';
-import { Context } from './context.js';
+import { Context, ERROR_LOGGED } from './context.js';
 import { type DispatchHost, methods, notifications } from './dispatch.js';
 import {
   type CacheHint,
@@ -468,8 +468,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   /** The one error shape: stable code, message (redacted when internal), data with type and correlation id. */
   renderError(err: unknown, ctx: Context<any>): ReturnType<RampartError['toJsonRpc']> {
     const error = toRampartError(err);
-    if (!error.expose && ctx.metadata['rampart.errorLogged'] !== true)
-      ctx.logger.error({ err }, 'request failed');
+    if (!error.expose && ctx.metadata[ERROR_LOGGED] !== true) ctx.logger.error({ err }, 'request failed');
     return error.toJsonRpc(ctx.correlationId);
   }
 
