@@ -12,7 +12,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '../protocol/jsonrpc.js';
-import type { McpServer } from '../server/server.js';
+import type { McpServer, RouteHandler } from '../server/server.js';
 import { fetchExchange, type HttpExchange, nodeExchange } from '../transports/http/exchange.js';
 import { LegacySse, type LegacySseOptions } from '../transports/http/legacy-sse.js';
 import { rejectHttp, StreamableHttp, type StreamableHttpOptions } from '../transports/http/streamable.js';
@@ -80,7 +80,7 @@ export class HttpRouter {
   private loopbackOnly: boolean;
 
   constructor(
-    server: McpServer<any>,
+    private readonly server: McpServer<any>,
     private readonly options: HttpOptions = {},
     boundHost?: string,
   ) {
@@ -94,6 +94,35 @@ export class HttpRouter {
     const source = this.options.metrics!;
     const registry = 'registry' in source ? source.registry : source;
     ex.respond(200, { 'content-type': registry.contentType }, await registry.metrics());
+  }
+
+  /** The operational route for a path: an exact match, else the longest `/*` prefix route. */
+  private routeFor(path: string): RouteHandler | undefined {
+    const routes = this.server.routes;
+    if (routes.size === 0) return undefined;
+    const exact = routes.get(path);
+    if (exact) return exact;
+    let best: RouteHandler | undefined;
+    let bestLength = -1;
+    for (const [pattern, handler] of routes) {
+      if (!pattern.endsWith('/*')) continue;
+      const prefix = pattern.slice(0, -1);
+      if (path.startsWith(prefix) && prefix.length > bestLength) {
+        best = handler;
+        bestLength = prefix.length;
+      }
+    }
+    return best;
+  }
+
+  private async serveRoute(ex: HttpExchange, route: RouteHandler): Promise<void> {
+    const answer = await route({ method: ex.method, path: ex.path, header: (name) => ex.header(name) });
+    const json = typeof answer.body !== 'string';
+    ex.respond(
+      answer.status,
+      { 'content-type': json ? 'application/json' : 'text/plain; charset=utf-8', ...answer.headers },
+      json ? JSON.stringify(answer.body) : (answer.body as string),
+    );
   }
 
   /** Closes both transports, draining in-flight requests for up to `drainMs`. */
@@ -141,6 +170,8 @@ export class HttpRouter {
     if (ex.path === this.path) return this.mcp.handle(ex);
     if (this.sse?.handles(ex.path)) return this.sse.handle(ex);
     if (ex.path === '/metrics' && this.options.metrics && ex.method === 'GET') return this.serveMetrics(ex);
+    const route = this.routeFor(ex.path);
+    if (route) return this.serveRoute(ex, route);
     rejectHttp(ex, 404, {
       code: ErrorCode.MethodNotFound,
       message: `Not found: ${ex.path}`,

@@ -93,13 +93,26 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
     return storage.run(ctx, next).then(
       (result) => {
         const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
-        logger[level]({ ...fields, duration_ms, outcome: outcomeOf(result) }, 'request finished');
+        const line: Record<string, unknown> = { ...fields, duration_ms, outcome: outcomeOf(result) };
+        // Set by middleware further in: the principal auth() found, the cache's verdict.
+        if (principal === undefined && ctx.auth !== undefined)
+          line.principal = ctx.auth.subject ?? ctx.auth.clientId;
+        const cache = ctx.peekMetadata('rampart.cache');
+        if (cache !== undefined) line.cache = cache;
+        logger[level](line, 'request finished');
         return result;
       },
       (err: unknown) => {
         const error = toRampartError(err);
         const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
-        const line = { ...fields, duration_ms, outcome: 'error', error_type: error.type };
+        const line: Record<string, unknown> = {
+          ...fields,
+          duration_ms,
+          outcome: 'error',
+          error_type: error.type,
+        };
+        if (principal === undefined && ctx.auth !== undefined)
+          line.principal = ctx.auth.subject ?? ctx.auth.clientId;
         // Internal errors are logged whole (the client only saw "Internal error").
         if (error.expose) logger.warn(line, 'request failed');
         else logger.error({ ...line, err }, 'request failed');

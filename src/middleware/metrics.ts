@@ -7,8 +7,10 @@ import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
+import { type StoreFailure, storeChannel } from '../stores/types.js';
 import { type TransportTraffic, transportChannel } from '../transports/diagnostics.js';
 import type { Middleware } from './compose.js';
+import { type ProtectionEvent, protectionChannel } from './events.js';
 
 export interface MetricsOptions {
   /** Registry to register into. Default: a new one (so several servers never collide). */
@@ -55,6 +57,57 @@ const METHODS = new Set([
   'logging/setLevel',
   'subscriptions/listen',
 ]);
+
+/** Counts what the protection middleware and the stores report on their diagnostics channels. */
+function countProtection(prom: typeof Prom, registry: Prom.Registry): void {
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new prom.Counter({ name, help, labelNames, registers: [registry] });
+  const rateLimited = counter('mcp_rate_limited_total', 'Requests refused by a rate limit, by rule', [
+    'rule',
+  ]);
+  const timeouts = counter('mcp_timeouts_total', 'Requests that timed out, by rule and method', [
+    'rule',
+    'method',
+  ]);
+  const concurrency = counter(
+    'mcp_concurrency_total',
+    'Requests a concurrency limit queued or refused, by rule and outcome',
+    ['rule', 'outcome'],
+  );
+  const cacheRequests = counter('mcp_cache_requests_total', 'Cache lookups, by rule and result', [
+    'rule',
+    'result',
+  ]);
+  const authFailures = counter('mcp_auth_failures_total', 'Requests refused authentication, by reason', [
+    'reason',
+  ]);
+  const storeErrors = counter(
+    'mcp_store_errors_total',
+    'Store operations that failed, by store and operation',
+    ['store', 'operation'],
+  );
+  protectionChannel.subscribe((message) => {
+    const event = message as ProtectionEvent;
+    switch (event.kind) {
+      case 'rate_limited':
+        return rateLimited.inc({ rule: event.rule });
+      case 'timeout':
+        return timeouts.inc({ rule: event.rule, method: METHODS.has(event.method) ? event.method : 'other' });
+      case 'concurrency_queued':
+        return concurrency.inc({ rule: event.rule, outcome: 'queued' });
+      case 'concurrency_rejected':
+        return concurrency.inc({ rule: event.rule, outcome: 'rejected' });
+      case 'cache':
+        return cacheRequests.inc({ rule: event.rule, result: event.result });
+      case 'auth_failed':
+        return authFailures.inc({ reason: event.reason });
+    }
+  });
+  storeChannel.subscribe((message) => {
+    const failure = message as StoreFailure;
+    storeErrors.inc({ store: failure.store, operation: failure.operation });
+  });
+}
 
 /** Creates the metrics middleware. Register it right after `logging()`. */
 export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
@@ -114,6 +167,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     bytes.inc({ transport: t.transport, direction: t.direction }, t.bytes);
     messages.inc({ transport: t.transport, direction: t.direction }, t.messages);
   });
+  countProtection(prom, registry);
   const maxTargets = options.maxTargets ?? 200;
   const known = new Set<string>();
   // Label values come from clients: only targets that exist (answered without not_found) are kept,

@@ -177,6 +177,33 @@ export class ForbiddenError extends RampartError {
 }
 
 /**
+ * The principal lacks a scope the tool, resource or prompt requires (OAuth `insufficient_scope`); on
+ * HTTP it answers 403 with a `WWW-Authenticate` scope challenge.
+ */
+export class InsufficientScopeError extends RampartError {
+  readonly requiredScopes: string[];
+  constructor(requiredScopes: string[], options?: RampartErrorOptions) {
+    super(
+      'insufficient_scope',
+      ErrorCode.Forbidden,
+      `Insufficient scope: requires ${requiredScopes.join(' ')}`,
+      {
+        details: { requiredScopes },
+        ...options,
+      },
+    );
+    this.requiredScopes = requiredScopes;
+  }
+}
+
+/** The server (or one of its bulkheads) is at capacity; `retryAfterMs` hints when to retry. */
+export class OverloadedError extends RampartError {
+  constructor(message = 'Server overloaded', options?: RampartErrorOptions) {
+    super('overloaded', ErrorCode.Overloaded, message, options);
+  }
+}
+
+/**
  * A failure inside a tool that the model should see: returned as a tool result with `isError: true`
  * and this message as its text, not as a JSON-RPC error (MCP "Tools › Error Handling").
  */

@@ -7,7 +7,7 @@ import { CancelledError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import type { ClientCapabilities, Implementation, LoggingLevel } from '../protocol/types.js';
 import { type Era, META } from '../protocol/versions.js';
-import type { MessageExtra } from '../transports/types.js';
+import type { AuthInfo, MessageExtra } from '../transports/types.js';
 import { correlationIdOf } from './correlation.js';
 import {
   type InputRequest,
@@ -21,14 +21,7 @@ import type { Logger } from './logger.js';
 export const ERROR_LOGGED = 'rampart.errorLogged';
 
 /** The principal a transport or the auth middleware established for a message. */
-export interface AuthInfo {
-  token?: string;
-  clientId?: string;
-  subject?: string;
-  scopes?: string[];
-  expiresAt?: number;
-  [key: string]: unknown;
-}
+export type { AuthInfo } from '../transports/types.js';
 
 /** What the context needs from the connection it came from (implemented by Session). */
 export interface ContextSession {
@@ -139,6 +132,11 @@ export class Context<Deps = unknown> {
   get metadata(): Record<string, unknown> {
     if (this._metadata === undefined) this._metadata = {};
     return this._metadata;
+  }
+
+  /** Reads a metadata entry without creating the bag (for hot paths). */
+  peekMetadata(key: string): unknown {
+    return this._metadata?.[key];
   }
 
   /** Aborted when the client cancels, the transport closes, or a timeout fires. */

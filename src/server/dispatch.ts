@@ -263,7 +263,8 @@ async function callTool(host: DispatchHost, ctx: Context<any>): Promise<unknown>
   return result;
 }
 
-function findResource(
+/** The static resource or the template serving a URI. */
+export function findResource(
   host: DispatchHost,
   uri: string,
 ): { entry: ResourceEntry; vars?: Record<string, string | string[]> } | undefined {

@@ -49,6 +49,8 @@ export interface ToolConfig<
   annotations?: ToolAnnotations;
   icons?: Icon[];
   _meta?: Record<string, unknown>;
+  /** OAuth scopes a caller needs to see and call this tool (enforced by `auth()`). */
+  scopes?: string[];
 }
 
 export type ToolHandler<In, Out, Deps = any> = (
@@ -122,6 +124,8 @@ export interface ResourceConfig {
   _meta?: Record<string, unknown>;
   /** Cache hint for `resources/read` on the 2026-07-28 era. */
   cache?: CacheHint;
+  /** OAuth scopes a caller needs to see and read this resource (enforced by `auth()`). */
+  scopes?: string[];
 }
 
 /** What a resource handler may return: the full result, one contents item, or text. */
@@ -241,6 +245,8 @@ export interface PromptConfig<Args extends PromptArgs = undefined, Deps = any> {
   icons?: Icon[];
   _meta?: Record<string, unknown>;
   complete?: Record<string, Completer<Deps>>;
+  /** OAuth scopes a caller needs to see and get this prompt (enforced by `auth()`). */
+  scopes?: string[];
 }
 
 export type PromptReturn = GetPromptResult | InputRequiredResult | string;

@@ -30,9 +30,9 @@ import {
   MODERN_VERSIONS,
 } from '../protocol/versions.js';
 import { Session, type SessionHost, type SessionLimits } from '../session/session.js';
-import type { MessageExtra, Transport } from '../transports/types.js';
+import type { Authenticator, MessageExtra, Transport } from '../transports/types.js';
 import { Context, ERROR_LOGGED } from './context.js';
-import { type DispatchHost, methods, notifications } from './dispatch.js';
+import { type DispatchHost, findResource, methods, notifications } from './dispatch.js';
 import {
   type CacheHint,
   compilePrompt,
@@ -87,6 +87,38 @@ export interface ServerOptions<Deps = undefined> {
   drainTimeoutMs?: number;
 }
 
+/** What an operational HTTP route sees of its request. */
+export interface RouteRequest {
+  method: string;
+  path: string;
+  header(name: string): string | undefined;
+}
+
+/** What an operational HTTP route answers; an object body is sent as JSON. */
+export interface RouteResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Record<string, unknown>;
+}
+
+/** An operational HTTP route (health, metadata...), served by the HTTP host next to `/mcp`. */
+export type RouteHandler = (request: RouteRequest) => RouteResponse | Promise<RouteResponse>;
+
+/**
+ * A middleware that needs the server it is mounted on (to register routes, install an
+ * authenticator, or read tool annotations) carries an `install` function; `use()` calls it once.
+ */
+export interface Installable {
+  install?(server: McpServer<any>): void;
+}
+
+/** The registered configuration a request is about, when it names a tool, prompt or resource. */
+export interface FeatureRef {
+  kind: 'tool' | 'prompt' | 'resource';
+  name: string;
+  config: { scopes?: string[]; annotations?: Record<string, unknown> | object };
+}
+
 /** A registered item's handle: update or remove it after registration. */
 export interface Registered<C> {
   update(config: Partial<C>): void;
@@ -110,6 +142,13 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   readonly requestState: RequestStateCodec;
   readonly pageSize: number;
   deps: Deps;
+  /** Authenticates network requests (HTTP, WebSocket); installed by the `auth()` middleware. */
+  authenticator: Authenticator | undefined;
+  /**
+   * Operational HTTP routes by path (a path ending in `/*` matches everything below it), served by the
+   * HTTP host next to the MCP endpoint.
+   */
+  readonly routes = new Map<string, RouteHandler>();
 
   private readonly middleware: Middleware<Context<Deps>>[] = [];
   private chain: ComposedMiddleware<Context<Deps>, unknown> | undefined;
@@ -223,8 +262,12 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
    * Adds middleware to the onion: a function `(ctx, next) => result`, or an object of per-method
    * hooks (`{ onCallTool, onListTools, onRequest, ... }`). Outermost first, in registration order.
    */
-  use(middleware: Middleware<Context<Deps>> | Hooks): this {
-    this.middleware.push(isHooks(middleware) ? hooks(middleware) : middleware);
+  use(middleware: (Middleware<Context<Deps>> & Installable) | Hooks): this {
+    if (isHooks(middleware)) this.middleware.push(hooks(middleware));
+    else {
+      middleware.install?.(this);
+      this.middleware.push(middleware);
+    }
     this.chain = undefined;
     return this;
   }
@@ -285,6 +328,31 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   /** Closes every connection, letting in-flight requests finish for up to `drainMs`. */
   async close(drainMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
     await Promise.all([...this.sessions].map((s) => s.close(drainMs)));
+  }
+
+  /** Registers an operational HTTP route (e.g. `/health/ready`); a trailing `/*` matches a subtree. */
+  route(path: string, handler: RouteHandler): this {
+    this.routes.set(path, handler);
+    return this;
+  }
+
+  /** The tool, prompt or resource a request names, with its registered configuration. */
+  lookup(method: string, params: Record<string, unknown>): FeatureRef | undefined {
+    const name = params.name;
+    if (method === 'tools/call' && typeof name === 'string') {
+      const tool = this.tools.get(name);
+      return tool && { kind: 'tool', name, config: tool.config };
+    }
+    if (method === 'prompts/get' && typeof name === 'string') {
+      const prompt = this.prompts.get(name);
+      return prompt && { kind: 'prompt', name, config: prompt.config };
+    }
+    const uri = params.uri;
+    if ((method === 'resources/read' || method === 'resources/subscribe') && typeof uri === 'string') {
+      const found = findResource(this, uri);
+      return found && { kind: 'resource', name: uri, config: found.entry.config };
+    }
+    return undefined;
   }
 
   /** Tells subscribed clients that a resource changed (`notifications/resources/updated`). */

@@ -10,17 +10,52 @@ export interface MessageExtra {
   /** The transport-level session id (e.g. `Mcp-Session-Id`), when the transport has one. */
   sessionId?: string;
   /** The authenticated principal, when the transport authenticated the message. */
-  authInfo?: {
-    token?: string;
-    clientId?: string;
-    scopes?: string[];
-    expiresAt?: number;
-    extra?: Record<string, unknown>;
-  };
+  authInfo?: AuthInfo;
   /** A correlation id the transport received or assigned (e.g. HTTP `X-Request-Id`). */
   correlationId?: string;
   /** Transport request details (HTTP headers and the like). */
-  requestInfo?: { headers?: Record<string, string | string[] | undefined>; url?: URL };
+  requestInfo?: {
+    headers?: Record<string, string | string[] | undefined>;
+    url?: URL;
+    /** The peer's address (the socket's; proxies are the rate limiter's business). */
+    remoteAddress?: string;
+  };
+}
+
+/** An authenticated principal (shaped like the official SDK's AuthInfo, plus `subject`). */
+export interface AuthInfo {
+  token?: string;
+  clientId?: string;
+  /** The user or service the credentials belong to (JWT `sub`, an API key's owner...). */
+  subject?: string;
+  scopes?: string[];
+  /** Expiry, in seconds since the epoch. */
+  expiresAt?: number;
+  /** Everything else the verifier knows (JWT claims, an API key's metadata). */
+  extra?: Record<string, unknown>;
+}
+
+/** What an authenticator sees of a network request (HTTP, or a WebSocket upgrade). */
+export interface AuthRequest {
+  header(name: string): string | undefined;
+  /** Path of the endpoint the request reached (e.g. `/mcp`). */
+  path: string;
+}
+
+/**
+ * Authenticates network requests before any of their messages is handled. The `auth()` middleware
+ * installs one on the server; transports that carry credentials (HTTP, WebSocket) call it.
+ */
+export interface Authenticator {
+  /**
+   * The principal of a request: `undefined` when it carries no credentials and anonymous access is
+   * allowed; rejects (or throws) an UnauthorizedError otherwise. Cached tokens answer synchronously.
+   */
+  authenticate(request: AuthRequest): AuthInfo | undefined | Promise<AuthInfo | undefined>;
+  /** The `WWW-Authenticate` value for a 401/403 answer carrying `error`. */
+  challenge(error: { code: number; data?: unknown }, request: AuthRequest): string | undefined;
+  /** A stable identity for session binding (another principal cannot use the session). */
+  principalOf(auth: AuthInfo | undefined): string | undefined;
 }
 
 export interface SendOptions {

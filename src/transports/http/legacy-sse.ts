@@ -10,7 +10,7 @@ import type { Session } from '../../session/session.js';
 import type { MessageExtra, Transport } from '../types.js';
 import { BodyTooLargeError, type HttpExchange } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
-import { rejectHttp, requestIdOf } from './streamable.js';
+import { authenticateHttp, type Caller, rejectHttp, requestIdOf } from './streamable.js';
 
 export interface LegacySseOptions {
   /** Path of the event stream. Default `/sse`. */
@@ -54,7 +54,10 @@ class SseSessionTransport implements Transport {
 
 /** Serves the 2024-11-05 HTTP+SSE transport. */
 export class LegacySse {
-  private readonly sessions = new Map<string, { session: Session; transport: SseSessionTransport }>();
+  private readonly sessions = new Map<
+    string,
+    { session: Session; transport: SseSessionTransport; principal: string | undefined; auth: Caller['auth'] }
+  >();
   readonly ssePath: string;
   readonly messagesPath: string;
 
@@ -86,6 +89,8 @@ export class LegacySse {
   }
 
   private async open(ex: HttpExchange): Promise<void> {
+    const caller = await authenticateHttp(this.server, ex);
+    if (caller === undefined) return;
     if (this.sessions.size >= (this.options.maxSessions ?? 10_000)) {
       rejectHttp(
         ex,
@@ -102,7 +107,7 @@ export class LegacySse {
     const stream = new SseStream(ex.stream(200, SSE_HEADERS), id, undefined, this.options.sse);
     const transport = new SseSessionTransport(id, stream);
     const session = this.server.attach(transport);
-    this.sessions.set(id, { session, transport });
+    this.sessions.set(id, { session, transport, principal: caller.principal, auth: caller.auth });
     transport.onclose = () => {
       this.sessions.delete(id);
       void session.close();
@@ -114,6 +119,8 @@ export class LegacySse {
 
   private async message(ex: HttpExchange): Promise<void> {
     ex.setHeader('x-request-id', requestIdOf(ex));
+    const caller = await authenticateHttp(this.server, ex);
+    if (caller === undefined) return;
     const id = ex.query.get('sessionId');
     const entry = id ? this.sessions.get(id) : undefined;
     if (!entry) {
@@ -136,11 +143,21 @@ export class LegacySse {
       });
       return;
     }
+    // A session is bound to the principal that opened it: another token cannot use its id.
+    if (entry.principal !== caller.principal) {
+      rejectHttp(ex, 403, {
+        code: ErrorCode.Forbidden,
+        message: 'Session belongs to another principal',
+        data: { type: 'session_forbidden' },
+      });
+      return;
+    }
     ex.respond(202, { 'content-type': 'text/plain' }, 'Accepted');
     entry.transport.onmessage?.(body, {
       sessionId: id!,
       correlationId: requestIdOf(ex),
-      requestInfo: { headers: ex.headers() },
+      authInfo: caller.auth,
+      requestInfo: { headers: ex.headers(), remoteAddress: ex.remoteAddress },
     });
   }
 

@@ -4,7 +4,9 @@
  * server→client requests — and the session's standalone GET stream takes what relates to no request.
  */
 import {
+  ErrorCode,
   isResponse,
+  type JsonRpcErrorObject,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcResponse,
@@ -16,18 +18,50 @@ import type { EventStore } from './event-store.js';
 import type { HttpExchange } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
 
+/** Builds the `WWW-Authenticate` challenge for an auth error (the auth middleware provides it). */
+export type ChallengeFn = (error: JsonRpcErrorObject) => string | undefined;
+
 /**
- * The HTTP status of a response answered as a whole. Errors from handlers stay in-band (200), except
- * -32021 (400, by the spec) and, on 2026-07-28, -32601 (404: the method does not exist here).
+ * The HTTP status (and headers) of a response answered as a whole. Errors from handlers stay in-band
+ * (200), except: -32021 (400, by the spec); on 2026-07-28, -32601 (404: the method does not exist
+ * here); and the protection errors, which say so to proxies and clients too — 401/403 with a
+ * `WWW-Authenticate` challenge, 429 and 503 with `Retry-After`. A batch always answers 200.
  */
 export function statusFor(
   response: JsonRpcResponse | JsonRpcResponse[] | undefined,
   modern: boolean,
-): number {
-  if (response === undefined || Array.isArray(response) || !('error' in response)) return 200;
-  if (response.error.code === -32021) return 400;
-  if (modern && response.error.code === -32601) return 404;
-  return 200;
+  challenge?: ChallengeFn,
+): { status: number; headers?: Record<string, string> } {
+  if (response === undefined || Array.isArray(response) || !('error' in response)) return OK;
+  const error = response.error;
+  switch (error.code) {
+    case ErrorCode.MissingRequiredClientCapability:
+      return { status: 400 };
+    case ErrorCode.MethodNotFound:
+      return modern ? { status: 404 } : OK;
+    case ErrorCode.RateLimited:
+      return { status: 429, headers: retryAfter(error) };
+    case ErrorCode.Overloaded:
+    case ErrorCode.ShuttingDown:
+      return { status: 503, headers: retryAfter(error) };
+    case ErrorCode.Unauthorized:
+    case ErrorCode.Forbidden: {
+      const value = challenge?.(error);
+      return {
+        status: error.code === ErrorCode.Unauthorized ? 401 : 403,
+        headers: value === undefined ? undefined : { 'www-authenticate': value },
+      };
+    }
+    default:
+      return OK;
+  }
+}
+
+const OK = { status: 200 };
+
+function retryAfter(error: JsonRpcErrorObject): Record<string, string> | undefined {
+  const ms = (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && ms >= 0 ? { 'retry-after': String(Math.ceil(ms / 1000)) } : undefined;
 }
 
 export interface OutboxOptions {
@@ -41,6 +75,8 @@ export interface OutboxOptions {
   modern: boolean;
   headers: Record<string, string>;
   sseOptions?: SseOptions;
+  /** `WWW-Authenticate` for 401/403 answers. */
+  challenge?: ChallengeFn;
 }
 
 /** Answers one POST. */
@@ -109,10 +145,16 @@ export class Outbox {
       this.sse.close();
     } else if (!this.ex.responded) {
       const body = this.options.batch ? this.collected : this.collected[0];
-      const status = statusFor(body, this.options.modern);
+      const { status, headers } = statusFor(body, this.options.modern, this.options.challenge);
       const text = Array.isArray(body) ? JSON.stringify(body) : stringifyMessage(body);
       publishTraffic('http', 'out', text, this.collected.length);
-      this.ex.respond(status, { 'content-type': 'application/json', ...this.options.headers }, text);
+      this.ex.respond(
+        status,
+        headers === undefined
+          ? { 'content-type': 'application/json', ...this.options.headers }
+          : { 'content-type': 'application/json', ...this.options.headers, ...headers },
+        text,
+      );
     }
     this.onfinish?.();
   }

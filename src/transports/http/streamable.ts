@@ -8,17 +8,18 @@
  *   serves legacy requests without sessions.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { toRampartError } from '../../protocol/errors.js';
 import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
 import { correlationIdOf } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
 import type { Session } from '../../session/session.js';
 import { publishTraffic } from '../diagnostics.js';
-import type { MessageExtra } from '../types.js';
+import type { AuthInfo, AuthRequest, MessageExtra } from '../types.js';
 import { type EventStore, MemoryEventStore } from './event-store.js';
 import { BodyTooLargeError, type HttpExchange } from './exchange.js';
 import { checkModernHeaders } from './headers.js';
-import { HttpSessionTransport, Outbox } from './outbox.js';
+import { type ChallengeFn, HttpSessionTransport, Outbox } from './outbox.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
 
 export interface StreamableHttpOptions {
@@ -42,6 +43,54 @@ interface LegacySession {
   session: Session;
   transport: HttpSessionTransport;
   lastSeen: number;
+  /** The principal that opened the session: nobody else may use it. */
+  principal: string | undefined;
+}
+
+/** Who sent an HTTP request, as the server's authenticator (if any) established. */
+export interface Caller {
+  auth: AuthInfo | undefined;
+  challenge: ChallengeFn | undefined;
+  principal: string | undefined;
+}
+
+export const ANONYMOUS: Caller = { auth: undefined, challenge: undefined, principal: undefined };
+
+/**
+ * Authenticates a request before its body is read (MCP "Authorization"): no or bad credentials
+ * answer 401 with a `WWW-Authenticate` challenge naming the protected-resource metadata, and resolve
+ * `undefined` (the request is answered).
+ */
+export async function authenticateHttp(
+  server: McpServer<any>,
+  ex: HttpExchange,
+): Promise<Caller | undefined> {
+  const authenticator = server.authenticator;
+  if (authenticator === undefined) return ANONYMOUS;
+  const request: AuthRequest = { header: (name) => ex.header(name), path: ex.path };
+  const challenge: ChallengeFn = (error) => authenticator.challenge(error, request);
+  try {
+    const pending = authenticator.authenticate(request);
+    const auth = pending instanceof Promise ? await pending : pending;
+    return { auth, challenge, principal: authenticator.principalOf(auth) };
+  } catch (err) {
+    const error = toRampartError(err);
+    const body = error.toJsonRpc(requestIdOf(ex));
+    if (error.code !== ErrorCode.Unauthorized && error.code !== ErrorCode.Forbidden) {
+      server.logger.error({ err }, 'authentication failed');
+      rejectHttp(ex, 500, body);
+      return undefined;
+    }
+    const value = challenge(body);
+    rejectHttp(
+      ex,
+      error.code === ErrorCode.Unauthorized ? 401 : 403,
+      body,
+      null,
+      value === undefined ? {} : { 'www-authenticate': value },
+    );
+    return undefined;
+  }
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -138,13 +187,15 @@ export class StreamableHttp {
       return;
     }
     if (ex.method !== 'POST') ex.setHeader('x-request-id', requestIdOf(ex));
+    const caller = this.server.authenticator ? await authenticateHttp(this.server, ex) : ANONYMOUS;
+    if (caller === undefined) return;
     switch (ex.method) {
       case 'POST':
-        return this.post(ex);
+        return this.post(ex, caller);
       case 'GET':
-        return this.get(ex);
+        return this.get(ex, caller);
       case 'DELETE':
-        return this.delete(ex);
+        return this.delete(ex, caller);
       default:
         rejectHttp(
           ex,
@@ -158,7 +209,7 @@ export class StreamableHttp {
     }
   }
 
-  private async post(ex: HttpExchange): Promise<void> {
+  private async post(ex: HttpExchange, caller: Caller): Promise<void> {
     const type = ex.header('content-type') ?? '';
     if (!type.toLowerCase().startsWith('application/json')) {
       return rejectHttp(
@@ -223,9 +274,9 @@ export class StreamableHttp {
         const why = 'Batches are not part of protocol 2026-07-28';
         return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, why, 'invalid_request'));
       }
-      return this.modern(ex, body as Record<string, any>);
+      return this.modern(ex, body as Record<string, any>, caller);
     }
-    return this.legacy(ex, body, messages);
+    return this.legacy(ex, body, messages, caller);
   }
 
   /**
@@ -263,7 +314,7 @@ export class StreamableHttp {
   }
 
   /** 2026-07-28: one POST, one ephemeral session, answered as JSON or SSE. */
-  private async modern(ex: HttpExchange, message: Record<string, any>): Promise<void> {
+  private async modern(ex: HttpExchange, message: Record<string, any>, caller: Caller): Promise<void> {
     const id =
       typeof message.id === 'string' || typeof message.id === 'number'
         ? (message.id as JsonRpcId)
@@ -273,7 +324,7 @@ export class StreamableHttp {
     const transport = new HttpSessionTransport(`m${++this.ephemeralSeq}`, undefined);
     const session = this.server.attach(transport);
     if (id === undefined || !('method' in message)) {
-      transport.onmessage?.(message, this.extra(ex));
+      transport.onmessage?.(message, this.extra(ex, undefined, caller));
       ex.respond(202, {});
       void session.close();
       return;
@@ -286,6 +337,7 @@ export class StreamableHttp {
       modern: true,
       headers: {},
       sseOptions: this.options.sse,
+      challenge: caller.challenge,
     });
     transport.register(outbox);
     outbox.onfinish = () => void session.close();
@@ -294,7 +346,7 @@ export class StreamableHttp {
       session.cancel(id, 'client closed the connection');
       void session.close();
     });
-    transport.onmessage?.(message, this.extra(ex));
+    transport.onmessage?.(message, this.extra(ex, undefined, caller));
   }
 
   private prefersSse(ex: HttpExchange): boolean {
@@ -304,7 +356,12 @@ export class StreamableHttp {
   }
 
   /** Legacy era: sessions (or stateless), JSON or SSE per POST. */
-  private async legacy(ex: HttpExchange, body: unknown, messages: Record<string, any>[]): Promise<void> {
+  private async legacy(
+    ex: HttpExchange,
+    body: unknown,
+    messages: Record<string, any>[],
+    caller: Caller,
+  ): Promise<void> {
     const versionHeader = ex.header('mcp-protocol-version');
     if (versionHeader !== undefined && !isSupportedVersion(versionHeader.trim())) {
       return rejectHttp(
@@ -341,9 +398,9 @@ export class StreamableHttp {
           },
         );
       }
-      entry = await this.open();
+      entry = await this.open(caller);
     } else {
-      const found = this.find(ex);
+      const found = this.find(ex, caller);
       if (!found.ok) return;
       entry = found.entry;
     }
@@ -360,7 +417,7 @@ export class StreamableHttp {
     const ids = messages
       .filter((m) => 'method' in m && m.id !== undefined && m.id !== null)
       .map((m) => m.id as JsonRpcId);
-    const extra = this.extra(ex, entry ? transport.sessionId : undefined);
+    const extra = this.extra(ex, entry ? transport.sessionId : undefined, caller);
     if (ids.length === 0) {
       // Notifications and responses only: accepted.
       ex.respond(202, headers);
@@ -376,6 +433,7 @@ export class StreamableHttp {
       modern: false,
       headers,
       sseOptions: this.options.sse,
+      challenge: caller.challenge,
     });
     transport.register(outbox);
     const registered = outbox.onfinish;
@@ -394,7 +452,7 @@ export class StreamableHttp {
   }
 
   /** GET: the standalone server→client stream of a session, or the resumption of a dropped one. */
-  private async get(ex: HttpExchange): Promise<void> {
+  private async get(ex: HttpExchange, caller: Caller): Promise<void> {
     if (!accepts(ex, 'text/event-stream')) {
       return rejectHttp(
         ex,
@@ -415,7 +473,7 @@ export class StreamableHttp {
         { allow: 'POST' },
       );
     }
-    const found = this.find(ex);
+    const found = this.find(ex, caller);
     if (!found.ok) return;
     const { transport } = found.entry;
     found.entry.lastSeen = Date.now();
@@ -461,7 +519,7 @@ export class StreamableHttp {
     transport.standalone = stream;
   }
 
-  private async delete(ex: HttpExchange): Promise<void> {
+  private async delete(ex: HttpExchange, caller: Caller): Promise<void> {
     if (!this.stateful) {
       return rejectHttp(
         ex,
@@ -471,7 +529,7 @@ export class StreamableHttp {
         { allow: 'POST' },
       );
     }
-    const found = this.find(ex);
+    const found = this.find(ex, caller);
     if (!found.ok) return;
     this.sessions.delete(found.entry.transport.sessionId);
     await found.entry.session.close();
@@ -479,7 +537,7 @@ export class StreamableHttp {
   }
 
   /** Looks up the session a request names; answers 400/404 itself when it cannot. */
-  private find(ex: HttpExchange): { ok: true; entry: LegacySession } | { ok: false } {
+  private find(ex: HttpExchange, caller: Caller): { ok: true; entry: LegacySession } | { ok: false } {
     const id = ex.header('mcp-session-id');
     if (id === undefined) {
       rejectHttp(
@@ -498,20 +556,34 @@ export class StreamableHttp {
       rejectHttp(ex, 404, httpError(ErrorCode.InvalidRequest, 'Session not found', 'session_not_found'));
       return { ok: false };
     }
+    // A session is bound to the principal that opened it: another token cannot use its id.
+    if (entry.principal !== caller.principal) {
+      rejectHttp(
+        ex,
+        403,
+        httpError(ErrorCode.Forbidden, 'Session belongs to another principal', 'session_forbidden'),
+      );
+      return { ok: false };
+    }
     return { ok: true, entry };
   }
 
-  private async open(): Promise<LegacySession> {
+  private async open(caller: Caller): Promise<LegacySession> {
     const transport = new HttpSessionTransport(randomBytes(16).toString('hex'), this.store);
     const session = this.server.attach(transport);
-    const entry = { session, transport, lastSeen: Date.now() };
+    const entry = { session, transport, lastSeen: Date.now(), principal: caller.principal };
     this.sessions.set(transport.sessionId, entry);
     transport.onclose = () => this.sessions.delete(transport.sessionId);
     return entry;
   }
 
-  private extra(ex: HttpExchange, sessionId?: string): MessageExtra {
-    return { sessionId, correlationId: requestIdOf(ex), requestInfo: { headers: ex.headers() } };
+  private extra(ex: HttpExchange, sessionId: string | undefined, caller: Caller): MessageExtra {
+    return {
+      sessionId,
+      correlationId: requestIdOf(ex),
+      authInfo: caller.auth,
+      requestInfo: { headers: ex.headers(), remoteAddress: ex.remoteAddress },
+    };
   }
 
   /** Closes sessions idle for longer than the TTL. */

@@ -1,0 +1,153 @@
+/**
+ * The credential verifiers behind `auth()`: static API keys (stored as SHA-256 hashes, compared in
+ * constant time), JWT bearer tokens (jose, an optional peer dependency: JWKS URL or keys, issuer,
+ * audience, expiry with clock skew), and custom functions. Each answers a principal, `undefined`
+ * ("not mine, ask the next"), or throws an UnauthorizedError.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { UnauthorizedError } from '../protocol/errors.js';
+import type { AuthInfo, AuthRequest } from '../transports/types.js';
+
+/** A verifier: the principal, `undefined` when the token is not its kind, or a thrown error. */
+export type Verifier = (token: string, request: AuthRequest | undefined) => Promise<AuthInfo | undefined>;
+
+/** One API key: the key itself (hashed at start-up, never kept) or its hash, and who it belongs to. */
+export interface ApiKey {
+  /** The key in clear (read from the environment, say). Only its SHA-256 is kept. */
+  key?: string;
+  /** `sha256:<hex>` (or bare hex) of the key, for keys stored hashed at rest. */
+  hash?: string;
+  /** The principal the key authenticates. Default: `key:<first 8 hex of the hash>`. */
+  subject?: string;
+  scopes?: string[];
+}
+
+/** The invalid-token error, with the RFC 6750 error code in details (for the challenge). */
+export function invalidToken(description: string): UnauthorizedError {
+  return new UnauthorizedError(`Invalid token: ${description}`, {
+    details: { error: 'invalid_token', description },
+  });
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/** Verifies static API keys. Every stored hash is compared, so timing does not say which matched. */
+export function apiKeyVerifier(keys: Array<ApiKey | string>): Verifier {
+  const entries = keys.map((entry) => {
+    const k: ApiKey = typeof entry === 'string' ? { key: entry } : entry;
+    let digest: Buffer;
+    if (k.key !== undefined) digest = sha256(k.key);
+    else if (k.hash !== undefined) digest = Buffer.from(k.hash.replace(/^sha256:/i, ''), 'hex');
+    else throw new TypeError('auth: an API key needs `key` or `hash`');
+    if (digest.length !== 32) throw new TypeError('auth: an API key hash must be 64 hex digits of SHA-256');
+    return {
+      digest,
+      subject: k.subject ?? `key:${digest.toString('hex').slice(0, 8)}`,
+      scopes: k.scopes ?? [],
+    };
+  });
+  return async (token) => {
+    const presented = sha256(token);
+    let match: (typeof entries)[number] | undefined;
+    for (const entry of entries) if (timingSafeEqual(presented, entry.digest) && !match) match = entry;
+    if (!match) return undefined;
+    return { token, subject: match.subject, clientId: match.subject, scopes: match.scopes };
+  };
+}
+
+export interface JwtOptions {
+  /** Where the authorization server publishes its keys; fetched and cached, refetched on an unknown `kid`. */
+  jwksUrl?: string;
+  /** Keys given directly: a JWKS (`{ keys: [...] }`), one JWK, or a shared secret (HS256). */
+  keys?: { keys: Record<string, unknown>[] } | Record<string, unknown> | string;
+  /** Accepted `iss` values. Required. */
+  issuer: string | string[];
+  /** Accepted `aud` values. Default: the `resource` given to `auth()`. */
+  audience?: string | string[];
+  /** Accepted algorithms. Default: what the key allows (RS256, ES256, EdDSA... never `none`). */
+  algorithms?: string[];
+  /** Clock skew tolerated on `exp`/`nbf`, in seconds. Default 30. */
+  clockToleranceSec?: number;
+  /** Least time between JWKS refetches, in milliseconds (key rotation). Default 30 000. */
+  jwksCooldownMs?: number;
+}
+
+const looksLikeJwt = (token: string) => /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
+
+function scopesOf(payload: Record<string, unknown>): string[] {
+  const raw = payload.scope ?? payload.scp;
+  if (typeof raw === 'string') return raw.split(' ').filter(Boolean);
+  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+/** Verifies JWT bearer tokens with jose. */
+export function jwtVerifier(options: JwtOptions, defaultAudience: string | undefined): Verifier {
+  const audience = options.audience ?? defaultAudience;
+  if (audience === undefined) {
+    throw new TypeError('auth: JWT verification needs an audience (jwt.audience, or auth({ resource }))');
+  }
+  if (!options.jwksUrl && !options.keys) throw new TypeError('auth: JWT verification needs jwksUrl or keys');
+  let keyPromise: Promise<unknown> | undefined;
+  const load = async () => {
+    const jose = await import('jose').catch(() => {
+      throw new Error('auth({ jwt }) needs the optional peer dependency jose: npm install jose');
+    });
+    if (options.jwksUrl) {
+      return jose.createRemoteJWKSet(new URL(options.jwksUrl), {
+        cooldownDuration: options.jwksCooldownMs ?? 30_000,
+      });
+    }
+    const keys = options.keys!;
+    if (typeof keys === 'string') return new TextEncoder().encode(keys);
+    if (Array.isArray((keys as { keys?: unknown }).keys)) return jose.createLocalJWKSet(keys as never);
+    return jose.importJWK(keys as never);
+  };
+  return async (token) => {
+    if (!looksLikeJwt(token)) return undefined;
+    keyPromise ??= load();
+    const jose = await import('jose');
+    const key = await keyPromise;
+    try {
+      const { payload } = await jose.jwtVerify(token, key as never, {
+        issuer: options.issuer,
+        audience,
+        algorithms: options.algorithms,
+        clockTolerance: options.clockToleranceSec ?? 30,
+        requiredClaims: ['exp'],
+      });
+      return {
+        token,
+        subject: payload.sub,
+        clientId: (payload.client_id ?? payload.azp ?? payload.sub) as string | undefined,
+        scopes: scopesOf(payload),
+        expiresAt: payload.exp,
+        extra: { claims: payload },
+      };
+    } catch (err) {
+      throw invalidToken(describeJoseError(err));
+    }
+  };
+}
+
+/** A short, safe reason from a jose error (never the token or key material). */
+function describeJoseError(err: unknown): string {
+  const e = err as { code?: string; claim?: string; message?: string };
+  switch (e.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'token expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return `${e.claim ?? 'claim'} claim check failed`;
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'signature verification failed';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'no key matches the token';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'algorithm not allowed';
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JWS_INVALID':
+      return 'malformed token';
+    default:
+      return 'token could not be verified';
+  }
+}

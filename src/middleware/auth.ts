@@ -1,0 +1,255 @@
+/**
+ * `auth()`: authentication and authorisation. Credentials are verified by API keys, JWT bearer tokens
+ * (jose) or a custom function; the principal lands on `ctx.auth`. On HTTP the transport asks before
+ * reading the body: no or bad credentials answer 401 with a `WWW-Authenticate` challenge naming the
+ * OAuth Protected Resource Metadata (RFC 9728), served at `/.well-known/oauth-protected-resource`.
+ * Tools, resources and prompts may require scopes (`scopes: [...]` in their config): a caller without
+ * them gets `insufficient_scope` (403 with a scope challenge on HTTP), and listings hide them. stdio
+ * and in-memory connections are local: a token from the environment, or trusted as they are.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { InsufficientScopeError, UnauthorizedError } from '../protocol/errors.js';
+import type { Context } from '../server/context.js';
+import type { McpServer, RouteRequest } from '../server/server.js';
+import type { Authenticator, AuthInfo, AuthRequest } from '../transports/types.js';
+import {
+  type ApiKey,
+  apiKeyVerifier,
+  invalidToken,
+  type JwtOptions,
+  jwtVerifier,
+  type Verifier,
+} from './auth-verifiers.js';
+import type { Middleware } from './compose.js';
+import { publishProtection } from './events.js';
+
+export type { ApiKey, JwtOptions } from './auth-verifiers.js';
+
+export interface AuthOptions {
+  /** Static API keys, presented as `Authorization: Bearer <key>`. */
+  apiKeys?: Array<ApiKey | string>;
+  /** JWT bearer tokens from an authorization server. */
+  jwt?: JwtOptions;
+  /** A custom verifier: the principal, `undefined` (not recognised), or throw. Tried last. */
+  verify?: (
+    token: string,
+    request: AuthRequest | undefined,
+  ) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
+  /**
+   * This server's canonical resource URI (e.g. `https://mcp.example.com/mcp`): the default JWT
+   * audience and the `resource` of the protected-resource metadata. Default: derived from each
+   * request's Host and path.
+   */
+  resource?: string;
+  /** Authorization servers clients should get tokens from (protected-resource metadata). */
+  authorizationServers?: string[];
+  /** Scopes this server understands (protected-resource metadata). */
+  scopesSupported?: string[];
+  /** A human-readable name for the metadata. */
+  resourceName?: string;
+  /** Let requests without credentials through, with no principal. Default false. */
+  anonymous?: boolean;
+  /** Hide from listings what the principal lacks the scopes to use. Default true. */
+  hideUnauthorized?: boolean;
+  /**
+   * Local connections (stdio, in-memory): the environment variable holding their token (default
+   * `RAMPART_AUTH_TOKEN`), and whether one is required. Without a token, local connections are
+   * trusted as the user who started the process: no scope checks. Default `required: false`.
+   */
+  local?: { env?: string; required?: boolean };
+  /** Verified tokens kept, so a token is checked once per `cacheTtlMs`. Default 10 000. */
+  cacheSize?: number;
+  /** How long a verified token is trusted before it is checked again (never past its expiry). Default 60 s. */
+  cacheTtlMs?: number;
+}
+
+/** The middleware with its authenticator; `server.use()` installs both. */
+export type AuthMiddleware = Middleware<Context<any>> & {
+  authenticator: Authenticator;
+  install(server: McpServer<any>): void;
+  /** Verifies a token as a request would (for transports and tests). */
+  verifyToken(token: string): Promise<AuthInfo>;
+};
+
+const WELL_KNOWN = '/.well-known/oauth-protected-resource';
+
+/** Listing methods and the field holding their items. */
+const LISTINGS: Record<string, string> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
+
+const quote = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
+
+/** Creates the auth middleware. Register it early (after logging/metrics, before rate limits). */
+export function auth(options: AuthOptions): AuthMiddleware {
+  const verifiers: Verifier[] = [];
+  if (options.apiKeys?.length) verifiers.push(apiKeyVerifier(options.apiKeys));
+  if (options.jwt) verifiers.push(jwtVerifier(options.jwt, options.resource));
+  if (options.verify) {
+    const custom = options.verify;
+    verifiers.push(async (token, request) => custom(token, request));
+  }
+  if (verifiers.length === 0 && !options.anonymous) {
+    throw new TypeError('auth: configure apiKeys, jwt or verify (or anonymous: true)');
+  }
+  const cacheTtlMs = options.cacheTtlMs ?? 60_000;
+  const verified = new LRUCache<string, AuthInfo>({ max: options.cacheSize ?? 10_000, ttl: cacheTtlMs });
+  const hide = options.hideUnauthorized ?? true;
+  const localEnv = options.local?.env ?? 'RAMPART_AUTH_TOKEN';
+  let localPrincipal: Promise<AuthInfo | undefined> | undefined;
+  let server: McpServer<any> | undefined;
+
+  const verifyToken = async (token: string, request?: AuthRequest): Promise<AuthInfo> => {
+    for (const verifier of verifiers) {
+      const info = await verifier(token, request);
+      if (info === undefined) continue;
+      const left = info.expiresAt === undefined ? cacheTtlMs : info.expiresAt * 1000 - Date.now();
+      if (left > 0) verified.set(token, info, { ttl: Math.min(left, cacheTtlMs) });
+      return info;
+    }
+    throw invalidToken('unknown credentials');
+  };
+
+  const fail = (err: UnauthorizedError): never => {
+    const details = err.details as { error?: string } | undefined;
+    publishProtection({ kind: 'auth_failed', reason: details?.error ?? 'missing_token' });
+    throw err;
+  };
+
+  const authenticate = (request: AuthRequest): AuthInfo | undefined | Promise<AuthInfo | undefined> => {
+    const header = request.header('authorization');
+    if (header === undefined || header === '') {
+      if (options.anonymous) return undefined;
+      return fail(new UnauthorizedError('Authentication required'));
+    }
+    const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
+    if (!match) return fail(invalidToken('expected "Authorization: Bearer <token>"'));
+    const token = match[1];
+    const hit = verified.get(token);
+    if (hit !== undefined) return hit;
+    return verifyToken(token, request).catch((err) => fail(err));
+  };
+
+  /** The resource URI for a request: configured, else this host and path. */
+  const resourceFor = (request: { header(name: string): string | undefined }, path: string): URL =>
+    new URL(options.resource ?? `http://${request.header('host') ?? 'localhost'}${path}`);
+
+  /** RFC 9728 §3.1: the metadata URL inserts the well-known path before the resource's path. */
+  const metadataUrl = (resource: URL): string =>
+    `${resource.origin}${WELL_KNOWN}${resource.pathname === '/' ? '' : resource.pathname}`;
+
+  const authenticator: Authenticator = {
+    authenticate,
+    challenge(error, request) {
+      const parts = [`resource_metadata=${quote(metadataUrl(resourceFor(request, request.path)))}`];
+      const data = error.data as {
+        type?: string;
+        details?: { error?: string; description?: string; requiredScopes?: string[] };
+      };
+      const details = data?.details;
+      if (data?.type === 'insufficient_scope') {
+        parts.unshift('error="insufficient_scope"');
+        if (details?.requiredScopes) parts.push(`scope=${quote(details.requiredScopes.join(' '))}`);
+      } else if (details?.error) {
+        parts.unshift(`error=${quote(details.error)}`);
+        if (details.description) parts.push(`error_description=${quote(details.description)}`);
+      }
+      return `Bearer ${parts.join(', ')}`;
+    },
+    principalOf(info) {
+      if (info === undefined) return undefined;
+      if (info.subject !== undefined) return `sub:${info.subject}`;
+      if (info.clientId !== undefined) return `client:${info.clientId}`;
+      return info.token === undefined
+        ? undefined
+        : `token:${createHash('sha256').update(info.token).digest('base64url')}`;
+    },
+  };
+
+  const metadata = (request: RouteRequest) => {
+    const suffix = request.path.slice(WELL_KNOWN.length);
+    const resource = resourceFor(request, suffix === '' ? '/mcp' : suffix);
+    const body: Record<string, unknown> = { resource: resource.href, bearer_methods_supported: ['header'] };
+    if (options.authorizationServers) body.authorization_servers = options.authorizationServers;
+    if (options.scopesSupported) body.scopes_supported = options.scopesSupported;
+    if (options.resourceName) body.resource_name = options.resourceName;
+    return { status: 200, headers: { 'cache-control': 'max-age=300' }, body };
+  };
+
+  const missingScopes = (auth: AuthInfo | undefined, required: string[] | undefined): boolean => {
+    if (!required || required.length === 0) return false;
+    const granted = auth?.scopes ?? [];
+    return required.some((s) => !granted.includes(s));
+  };
+
+  /** The scopes an item of a listing requires. */
+  const scopesOfItem = (method: string, item: Record<string, unknown>): string[] | undefined => {
+    const s = server!;
+    switch (method) {
+      case 'tools/list':
+        return s.tools.get(String(item.name))?.config.scopes;
+      case 'prompts/list':
+        return s.prompts.get(String(item.name))?.config.scopes;
+      case 'resources/templates/list':
+        return s.templates.get(String(item.uriTemplate))?.config.scopes;
+      default:
+        return s.lookup('resources/read', { uri: item.uri })?.config.scopes;
+    }
+  };
+
+  /** Local connections: the environment's token, verified once; or trusted (`undefined`). */
+  const local = async (): Promise<AuthInfo | 'trusted'> => {
+    const token = process.env[localEnv];
+    if (!token) {
+      if (options.local?.required) throw new UnauthorizedError(`Authentication required: set ${localEnv}`);
+      return 'trusted';
+    }
+    localPrincipal ??= verifyToken(token);
+    const info = await localPrincipal;
+    return info ?? 'trusted';
+  };
+
+  const middleware = (async (ctx, next) => {
+    if (ctx.auth === undefined) {
+      const headers = ctx.extra?.requestInfo?.headers;
+      if (headers !== undefined) {
+        // A network transport that did not authenticate: do it here, from its headers.
+        const header = (name: string) => {
+          const v = headers[name];
+          return Array.isArray(v) ? v[0] : v;
+        };
+        ctx.auth = await authenticate({ header, path: '' });
+      } else {
+        const principal = await local();
+        if (principal === 'trusted') return next();
+        ctx.auth = principal;
+      }
+    }
+    const ref = server?.lookup(ctx.method, ctx.params);
+    const required = ref?.config.scopes;
+    if (missingScopes(ctx.auth, required)) {
+      if (ctx.auth === undefined) throw new UnauthorizedError('Authentication required');
+      throw new InsufficientScopeError(required!);
+    }
+    const field = LISTINGS[ctx.method];
+    if (field === undefined || !hide || server === undefined) return next();
+    const result = (await next()) as Record<string, unknown>;
+    const items = result?.[field];
+    if (!Array.isArray(items)) return result;
+    const visible = items.filter((item) => !missingScopes(ctx.auth, scopesOfItem(ctx.method, item)));
+    return visible.length === items.length ? result : { ...result, [field]: visible };
+  }) as AuthMiddleware;
+  middleware.authenticator = authenticator;
+  middleware.verifyToken = (token) => verifyToken(token);
+  middleware.install = (s) => {
+    server = s;
+    s.authenticator = authenticator;
+    s.route(WELL_KNOWN, metadata);
+    s.route(`${WELL_KNOWN}/*`, metadata);
+  };
+  return middleware;
+}

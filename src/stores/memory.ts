@@ -1,0 +1,58 @@
+/**
+ * `memoryStore()`: the embedded default store, bounded in keys and bytes (lru-cache). Shared by
+ * everything in one process; use `redisStore()` to share limits and cache across instances.
+ */
+import { LRUCache } from 'lru-cache';
+import { type BucketSpec, refill, type Store, type TakeResult } from './types.js';
+
+export interface MemoryStoreOptions {
+  /** Rate-limit buckets kept; the least recently used is dropped beyond it. Default 100 000. */
+  maxBuckets?: number;
+  /** Bytes of cached values kept (UTF-16 length x 2). Default 64 MiB. */
+  maxCacheBytes?: number;
+}
+
+/** An in-process store for rate limits and the cache. */
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  private readonly buckets: LRUCache<string, { tokens: number; ts: number }>;
+  private readonly entries: LRUCache<string, string>;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.buckets = new LRUCache({ max: options.maxBuckets ?? 100_000 });
+    this.entries = new LRUCache<string, string>({
+      maxSize: options.maxCacheBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (value, key) => (value.length + key.length) * 2 || 1,
+    });
+  }
+
+  take(key: string, bucket: BucketSpec, cost: number): TakeResult {
+    const { state, result } = refill(this.buckets.get(key), bucket, cost, performance.now());
+    this.buckets.set(key, state);
+    return result;
+  }
+
+  get(key: string): string | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, value: string, ttlMs: number): void {
+    this.entries.set(key, value, { ttl: ttlMs });
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.buckets.clear();
+    this.entries.clear();
+  }
+}
+
+/** Creates an in-process store (the default of `rateLimit()` and `cache()`). */
+export function memoryStore(options?: MemoryStoreOptions): MemoryStore {
+  return new MemoryStore(options);
+}
