@@ -128,7 +128,7 @@ describe('rateLimit()', () => {
     const refused = await post();
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    const body = await refused.json();
+    const body = (await refused.json()) as { error: { data: { type: string } } };
     expect(body.error.data.type).toBe('rate_limited');
     const text = await (await fetch(new URL('/metrics', host.url))).text();
     expect(text).toContain('mcp_rate_limited_total{rule="per-ip"} 1');
