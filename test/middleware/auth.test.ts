@@ -1,0 +1,304 @@
+/** auth(): API keys, JWT (jose, JWKS rotation), 401/403 challenges, metadata, scopes, session binding. */
+import { createHash } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { auth, createLogger, createServer, type HttpHost, metrics } from '../../src/index.js';
+import { callToolModern, listToolsModern, postJson } from '../fixtures/http.js';
+import { envelope, rawPeer } from '../fixtures/raw.js';
+
+const silent = createLogger({ level: 'silent' });
+const ISSUER = 'https://issuer.test';
+const hosts: HttpHost[] = [];
+const clients: Client[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  for (const h of hosts.splice(0)) await h.close(100);
+});
+
+// A JWKS endpoint whose keys the tests rotate.
+type Key = { kid: string; privateKey: Parameters<SignJWT['sign']>[0]; jwk: JWK };
+async function makeKey(kid: string): Promise<Key> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  return {
+    kid,
+    privateKey,
+    jwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256' },
+  };
+}
+let published: Key[] = [];
+let jwks: Server;
+let jwksUrl: string;
+beforeAll(async () => {
+  published = [await makeKey('k1')];
+  jwks = createHttpServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: published.map((k) => k.jwk) }));
+  });
+  await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+  jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+});
+afterAll(() => new Promise<void>((r) => jwks.close(() => r())));
+
+async function token(
+  key: Key,
+  claims: Record<string, unknown> = {},
+  options: { issuer?: string; audience?: string; expiresIn?: string | number } = {},
+) {
+  return new SignJWT({ scope: 'read', ...claims })
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid })
+    .setSubject(String(claims.sub ?? 'alice'))
+    .setIssuer(options.issuer ?? ISSUER)
+    .setAudience(options.audience ?? 'http://mcp.test/mcp')
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '5m')
+    .sign(key.privateKey);
+}
+
+async function start(options: Partial<Parameters<typeof auth>[0]> = {}) {
+  const server = createServer({ name: 'auth', version: '1', logger: silent });
+  const m = metrics({ defaultMetrics: false });
+  server.use(m);
+  server.use(
+    auth({
+      resource: 'http://mcp.test/mcp',
+      jwt: { jwksUrl, issuer: ISSUER, jwksCooldownMs: 0 },
+      authorizationServers: [ISSUER],
+      scopesSupported: ['read', 'admin'],
+      ...options,
+    }),
+  );
+  server.tool('whoami', (_args, ctx) => `${ctx.auth?.subject} [${ctx.auth?.scopes?.join(',')}]`);
+  server.tool('admin_reset', { scopes: ['admin'] }, () => 'reset');
+  const host = await server.listen({ port: 0, metrics: m });
+  hosts.push(host);
+  return { host, server, metrics: m };
+}
+
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+const challengeOf = (res: Response) => res.headers.get('www-authenticate') ?? '';
+
+describe('auth() over HTTP with JWT bearer tokens', () => {
+  it('answers 401 with a resource_metadata challenge when credentials are missing', async () => {
+    const { host } = await start();
+    const res = await callToolModern(host.url, 'whoami');
+    expect(res.status).toBe(401);
+    expect(challengeOf(res)).toBe(
+      'Bearer resource_metadata="http://mcp.test/.well-known/oauth-protected-resource/mcp"',
+    );
+    const body = (await res.json()) as { error: { code: number; data: { type: string } } };
+    expect(body.error.code).toBe(-32030);
+    expect(body.error.data.type).toBe('unauthorized');
+  });
+
+  it('serves the protected resource metadata (RFC 9728) at both well-known paths', async () => {
+    const { host } = await start();
+    for (const path of [
+      '/.well-known/oauth-protected-resource/mcp',
+      '/.well-known/oauth-protected-resource',
+    ]) {
+      const res = await fetch(new URL(path, host.url));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        resource: 'http://mcp.test/mcp',
+        authorization_servers: [ISSUER],
+        scopes_supported: ['read', 'admin'],
+        bearer_methods_supported: ['header'],
+      });
+    }
+  });
+
+  it('accepts a valid token and puts the principal on ctx.auth', async () => {
+    const { host } = await start();
+    const res = await callToolModern(host.url, 'whoami', {}, bearer(await token(published[0])));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { result: { content: { text: string }[] } };
+    expect(body.result.content[0].text).toBe('alice [read]');
+  });
+
+  it.each([
+    ['malformed header', async () => ({ authorization: 'Basic abc' }), /Bearer/],
+    ['garbage token', async () => bearer('not.a.jwt'), /malformed|unknown/],
+    [
+      'expired token',
+      async () => bearer(await token(published[0], {}, { expiresIn: Math.floor(Date.now() / 1000) - 120 })),
+      /expired/,
+    ],
+    [
+      'wrong issuer',
+      async () => bearer(await token(published[0], {}, { issuer: 'https://evil.test' })),
+      /iss/,
+    ],
+    [
+      'wrong audience',
+      async () => bearer(await token(published[0], {}, { audience: 'http://other.test/mcp' })),
+      /aud/,
+    ],
+    [
+      'wrong signature',
+      async () => {
+        const impostor = await makeKey('k1');
+        return bearer(await token(impostor));
+      },
+      /signature/,
+    ],
+  ])('refuses a %s with 401 invalid_token', async (_name, headers, reason) => {
+    const { host, metrics: m } = await start();
+    const res = await callToolModern(host.url, 'whoami', {}, await headers());
+    expect(res.status).toBe(401);
+    expect(challengeOf(res)).toMatch(
+      /^Bearer error="invalid_token", resource_metadata="[^"]+", error_description="/,
+    );
+    const body = (await res.json()) as { error: { message: string } };
+    expect(body.error.message).toMatch(reason);
+    expect(await m.registry.metrics()).toContain('mcp_auth_failures_total{reason="invalid_token"} 1');
+  });
+
+  it('follows key rotation through the JWKS', async () => {
+    const { host } = await start();
+    const old = published[0];
+    expect((await callToolModern(host.url, 'whoami', {}, bearer(await token(old)))).status).toBe(200);
+    const next = await makeKey('k2');
+    published = [next];
+    expect((await callToolModern(host.url, 'whoami', {}, bearer(await token(next)))).status).toBe(200);
+    published = [old];
+  });
+
+  it('hides tools the principal lacks scopes for, and refuses calls with a 403 scope challenge', async () => {
+    const { host } = await start();
+    const reader = bearer(await token(published[0], { scope: 'read' }));
+    const admin = bearer(await token(published[0], { sub: 'root', scope: 'read admin' }));
+    const names = async (headers: Record<string, string>) => {
+      const body = (await (await listToolsModern(host.url, headers)).json()) as {
+        result: { tools: { name: string }[] };
+      };
+      return body.result.tools.map((t) => t.name);
+    };
+    expect(await names(reader)).toEqual(['whoami']);
+    expect(await names(admin)).toEqual(['whoami', 'admin_reset']);
+    const refused = await callToolModern(host.url, 'admin_reset', {}, reader);
+    expect(refused.status).toBe(403);
+    expect(challengeOf(refused)).toBe(
+      'Bearer error="insufficient_scope", resource_metadata="http://mcp.test/.well-known/oauth-protected-resource/mcp", scope="admin"',
+    );
+    const body = (await refused.json()) as {
+      error: { code: number; data: { type: string; details: unknown } };
+    };
+    expect(body.error.code).toBe(-32031);
+    expect(body.error.data).toMatchObject({
+      type: 'insufficient_scope',
+      details: { requiredScopes: ['admin'] },
+    });
+    expect((await callToolModern(host.url, 'admin_reset', {}, admin)).status).toBe(200);
+  });
+
+  it('binds a legacy session to its principal: another token cannot use the session id', async () => {
+    const { host } = await start();
+    const alice = bearer(await token(published[0], { sub: 'alice' }));
+    const mallory = bearer(await token(published[0], { sub: 'mallory' }));
+    const init = await postJson(
+      host.url,
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'a', version: '1' } },
+      },
+      alice,
+    );
+    const sessionId = init.headers.get('mcp-session-id')!;
+    expect(sessionId).toBeTruthy();
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+    const hijack = await postJson(host.url, list, { ...headers, ...mallory });
+    expect(hijack.status).toBe(403);
+    expect(((await hijack.json()) as { error: { data: { type: string } } }).error.data.type).toBe(
+      'session_forbidden',
+    );
+    const del = await fetch(host.url, { method: 'DELETE', headers: { ...headers, ...mallory } });
+    expect(del.status).toBe(403);
+    const get = await fetch(host.url, { headers: { ...headers, ...mallory, accept: 'text/event-stream' } });
+    expect(get.status).toBe(403);
+    const own = await postJson(host.url, list, { ...headers, ...alice });
+    expect(own.status).toBe(200);
+  });
+
+  it('serves the official SDK client that sends its token', async () => {
+    const { host } = await start();
+    const client = new Client({ name: 'sdk', version: '1' });
+    clients.push(client);
+    await client.connect(
+      new StreamableHTTPClientTransport(host.url, {
+        requestInit: { headers: bearer(await token(published[0], { sub: 'sdk-user' })) },
+      }),
+    );
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    expect((result.content as { text: string }[])[0].text).toBe('sdk-user [read]');
+  });
+});
+
+describe('auth() with API keys', () => {
+  const hash = `sha256:${createHash('sha256').update('s3cret-key').digest('hex')}`;
+
+  it('accepts a key stored hashed at rest and refuses others', async () => {
+    const { host } = await start({
+      jwt: undefined,
+      apiKeys: [{ hash, subject: 'ci-bot', scopes: ['read'] }],
+    });
+    const ok = await callToolModern(host.url, 'whoami', {}, bearer('s3cret-key'));
+    expect(((await ok.json()) as { result: { content: { text: string }[] } }).result.content[0].text).toBe(
+      'ci-bot [read]',
+    );
+    const bad = await callToolModern(host.url, 'whoami', {}, bearer('s3cret-kez'));
+    expect(bad.status).toBe(401);
+  });
+
+  it('refuses a JWT audience it cannot know', () => {
+    expect(() => auth({ jwt: { jwksUrl: 'http://x', issuer: ISSUER } })).toThrow(/audience/);
+  });
+});
+
+describe('auth() on local connections', () => {
+  const ENV = 'RAMPART_TEST_TOKEN';
+  const local = (options: Parameters<typeof auth>[0]) => {
+    const server = createServer({ name: 'auth', version: '1', logger: silent });
+    server.use(auth(options));
+    server.tool('whoami', (_args, ctx) => String(ctx.auth?.subject ?? 'trusted'));
+    server.tool('admin_reset', { scopes: ['admin'] }, () => 'reset');
+    return rawPeer(server);
+  };
+  const call = (peer: Awaited<ReturnType<typeof rawPeer>>, name: string) =>
+    peer.call(1, 'tools/call', { name, arguments: {}, _meta: envelope() });
+
+  it('trusts a connection without a token (the user who started the process)', async () => {
+    delete process.env[ENV];
+    const peer = await local({ apiKeys: ['k'], local: { env: ENV } });
+    expect((await call(peer, 'admin_reset')).result.content[0].text).toBe('reset');
+    await peer.close();
+  });
+
+  it('uses the token from the environment, with its scopes', async () => {
+    process.env[ENV] = 'env-key';
+    try {
+      const peer = await local({
+        apiKeys: [{ key: 'env-key', subject: 'ops', scopes: [] }],
+        local: { env: ENV },
+      });
+      expect((await call(peer, 'whoami')).result.content[0].text).toBe('ops');
+      expect((await call(peer, 'admin_reset')).error.data.type).toBe('insufficient_scope');
+      await peer.close();
+    } finally {
+      delete process.env[ENV];
+    }
+  });
+
+  it('refuses when a token is required and missing', async () => {
+    const peer = await local({ apiKeys: ['k'], local: { env: ENV, required: true } });
+    const answer = await call(peer, 'whoami');
+    expect(answer.error.code).toBe(-32030);
+    await peer.close();
+  });
+});
