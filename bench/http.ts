@@ -4,16 +4,19 @@
  * node:http JSON-RPC echo as the ceiling.
  *
  *   npm run bench:http            # BENCH_SECONDS=5 per phase by default
+ *   BENCH_ONLY=production npm run bench:http   # only matching rows (+ ceiling and SDK v2)
  *
  * Phases per server: tools/call at concurrency 1 and 32, tools/list (100 tools) at 32. Loopback only,
  * autocannon, every phase bounded in time. With `taskset`, the server runs on core 0 and the load
  * generator (this process) on core 1. RSS is read from /proc after each phase.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
+import { SignJWT } from 'jose';
 import { pinned, spawnServer } from './cores.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -33,7 +36,19 @@ interface Target {
   env?: Record<string, string>;
   /** Rows without a tools/list phase (the raw echo has no tools). */
   noList?: boolean;
+  /** Send the bench JWT as a bearer token. */
+  auth?: boolean;
 }
+
+/** The production row's JWT: HS256 on a per-run secret, signed here, verified by the server. */
+const JWT_SECRET = randomBytes(32).toString('hex');
+const BENCH_TOKEN = await new SignJWT({ scope: 'tools' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setSubject('bench')
+  .setIssuer('https://bench.test')
+  .setAudience('bench')
+  .setExpirationTime('1h')
+  .sign(new TextEncoder().encode(JWT_SECRET));
 
 const TARGETS: Target[] = [
   { name: 'raw node:http echo (ceiling)', script: 'bench/servers/http-raw.ts', era: 'raw', noList: true },
@@ -43,6 +58,13 @@ const TARGETS: Target[] = [
     script: 'bench/servers/http-rampart.ts',
     era: 'modern',
     env: { OBSERVE: '1' },
+  },
+  {
+    name: 'Rampart stateless, full production stack',
+    script: 'bench/servers/http-rampart.ts',
+    era: 'modern',
+    env: { PRODUCTION: '1', BENCH_JWT_SECRET: JWT_SECRET },
+    auth: true,
   },
   {
     name: 'Rampart stateful (legacy session)',
@@ -104,6 +126,7 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; port:
 /** Headers and body for one request of `method` in the target's era (opening a session if needed). */
 async function requestFor(target: Target, url: string, method: string, params: Record<string, unknown>) {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT };
+  if (target.auth) headers.authorization = `Bearer ${BENCH_TOKEN}`;
   if (target.era === 'modern') {
     headers['mcp-protocol-version'] = '2026-07-28';
     headers['mcp-method'] = method;
@@ -199,8 +222,13 @@ async function measure(target: Target) {
   }
 }
 
+// BENCH_ONLY=<text> measures only the rows whose name contains it (plus the ceiling and SDK v2).
+const only = process.env.BENCH_ONLY;
+const selected = TARGETS.filter(
+  (t, i) => !only || i === 0 || t.name.startsWith('SDK v2') || t.name.includes(only),
+);
 const rows = [];
-for (const target of TARGETS) {
+for (const target of selected) {
   rows.push(await measure(target));
   process.stderr.write(`measured ${target.name}\n`);
 }

@@ -1,18 +1,40 @@
 /**
  * HTTP benchmark server: Rampart (both eras on one endpoint). With OBSERVE=1 it runs the full
  * observability stack: logging() at info to /dev/null, metrics(), tracing() with no SDK registered.
+ * With PRODUCTION=1 it adds auth() with a JWT (HS256, BENCH_JWT_SECRET), a high per-principal
+ * rateLimit() and a timeout(): the full production stack.
  */
 import { pino } from 'pino';
-import { createLogger, createServer, logging, metrics, tracing } from '../../src/index.js';
+import {
+  auth,
+  createLogger,
+  createServer,
+  logging,
+  metrics,
+  rateLimit,
+  timeout,
+  tracing,
+} from '../../src/index.js';
 import { EXTRA_TOOLS, echo, echoSchema, port } from './tools.js';
 
-const observe = process.env.OBSERVE === '1';
+const production = process.env.PRODUCTION === '1';
+const observe = process.env.OBSERVE === '1' || production;
 const logger = observe
   ? createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) })
   : createLogger({ level: 'warn' });
 const server = createServer({ name: 'bench', version: '1.0.0', logger });
 const prometheus = observe ? metrics() : undefined;
 if (observe) server.use(logging()).use(prometheus!).use(tracing());
+if (production) {
+  server
+    .use(
+      auth({
+        jwt: { keys: process.env.BENCH_JWT_SECRET!, issuer: 'https://bench.test', audience: 'bench' },
+      }),
+    )
+    .use(rateLimit({ rate: 1_000_000, burst: 1_000_000, key: 'principal' }))
+    .use(timeout({ ms: 10_000 }));
+}
 server.tool('echo', { inputSchema: echoSchema }, echo);
 for (const t of EXTRA_TOOLS)
   server.tool(t.name, { description: t.description, inputSchema: t.schema }, () => t.name);
