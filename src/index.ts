@@ -10,6 +10,14 @@ export {
   nodeHandler,
 } from './host/http.js';
 export {
+  type CheckResult,
+  Health,
+  type HealthCheckOptions,
+  type HealthReport,
+} from './lifecycle/health.js';
+export { type Lifespan, LifespanError, type LifespanFn } from './lifecycle/lifespan.js';
+export { handleSignals, type ShutdownOptions } from './lifecycle/shutdown.js';
+export {
   type ApiKey,
   type AuthMiddleware,
   type AuthOptions,

@@ -159,6 +159,8 @@ export class HttpRouter {
   }
 
   async handle(ex: HttpExchange): Promise<void> {
+    // Mounted handlers (Express, Hono...) may see traffic before anyone called start().
+    if (!this.server.started) await this.server.start();
     if (!this.allowed(ex)) {
       rejectHttp(ex, 403, {
         code: ErrorCode.Forbidden,
@@ -230,6 +232,7 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
       resolve();
     });
   });
+  let closing: Promise<void> | undefined;
   const address = http.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -239,12 +242,21 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
     server: http,
     mcp: router.mcp,
     sse: router.sse,
-    async close(drainMs = 5_000) {
-      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-      await router.close(drainMs);
-      http.closeIdleConnections();
-      http.closeAllConnections();
-      await closed;
+    close(drainMs = 5_000) {
+      closing ??= (async () => {
+        // Stop accepting; idle keep-alive connections go now, busy ones after their response.
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        const sweeper = setInterval(() => http.closeIdleConnections(), 100);
+        try {
+          await router.close(drainMs);
+        } finally {
+          clearInterval(sweeper);
+        }
+        http.closeAllConnections();
+        await closed;
+      })();
+      return closing;
     },
   };
 }

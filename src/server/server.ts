@@ -3,6 +3,9 @@
  * one; `connect(transport)` serves it on a connection. The same server serves any number of
  * connections and both protocol eras.
  */
+
+import { Health } from '../lifecycle/health.js';
+import { type LifespanFn, LifespanRunner } from '../lifecycle/lifespan.js';
 import { type ComposedMiddleware, compose, type Middleware } from '../middleware/compose.js';
 import { type Hooks, hooks, isHooks } from '../middleware/hooks.js';
 import {
@@ -85,6 +88,13 @@ export interface ServerOptions<Deps = undefined> {
   correlationMetaKey?: string;
   /** How long a closing connection lets in-flight requests finish. Default 5 s. */
   drainTimeoutMs?: number;
+  /**
+   * Opens the server's dependencies before the first request and returns them as `ctx.deps`
+   * (typed); what it registers with `life.use()` is closed on shutdown, in reverse order.
+   */
+  lifespan?: LifespanFn<Deps>;
+  /** Health: `/health/live` and `/health/ready` on the HTTP host; `resource: true` adds `health://status`. */
+  health?: { resource?: boolean; cacheMs?: number };
 }
 
 /** What an operational HTTP route sees of its request. */
@@ -149,6 +159,15 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
    * HTTP host next to the MCP endpoint.
    */
   readonly routes = new Map<string, RouteHandler>();
+  /** Dependency checks behind `/health/ready` (and `health://status`). */
+  readonly health: Health;
+  /** HTTP hosts started by `listen()`, closed by `close()`. */
+  private readonly hosts = new Set<import('../host/http.js').HttpHost>();
+  private readonly lifespan: LifespanRunner<Deps> | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  /** True once the lifespan has opened the dependencies (or there is none). */
+  started = false;
 
   private readonly middleware: Middleware<Context<Deps>>[] = [];
   private chain: ComposedMiddleware<Context<Deps>, unknown> | undefined;
@@ -172,6 +191,45 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     this.resources = new Registry('Resource', () => this.changed('resources_list_changed'));
     this.templates = new Registry('Resource template', () => this.changed('resources_list_changed'));
     this.prompts = new Registry('Prompt', () => this.changed('prompts_list_changed'));
+    this.health = new Health(options.health?.cacheMs);
+    this.lifespan =
+      options.lifespan &&
+      new LifespanRunner(options.lifespan, (err, what) =>
+        this.logger.error({ err }, `lifespan: ${what} failed`),
+      );
+    if (!this.lifespan) this.started = true;
+    const live = (): RouteResponse => ({ status: 200, body: { status: 'ok' } });
+    const ready = async (): Promise<RouteResponse> => {
+      const report = await this.health.report();
+      return {
+        status: Health.statusCode(report),
+        headers: { 'cache-control': 'no-store' },
+        body: { ...report },
+      };
+    };
+    this.routes.set('/health/live', live);
+    this.routes.set('/health/ready', ready);
+    if (options.health?.resource) {
+      this.resource(
+        'health://status',
+        { name: 'health', title: 'Server health', mimeType: 'application/json' },
+        async () => JSON.stringify(await this.health.report()),
+      );
+    }
+  }
+
+  /**
+   * Runs the lifespan (once): opens the dependencies and makes them `ctx.deps`. `listen()` and
+   * `connect()` call it; a failure rejects with a LifespanError after closing what was opened.
+   */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      if (this.lifespan) {
+        this.deps = await this.lifespan.start();
+        this.started = true;
+      }
+    })();
+    return this.starting;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -286,6 +344,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
 
   /** Serves this server on a transport (one connection = one session). Resolves once started. */
   async connect(transport: Transport): Promise<Session> {
+    await this.start();
     const session = this.open(transport);
     try {
       await session.start();
@@ -321,13 +380,50 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   async listen(
     options: import('../host/http.js').ListenOptions = {},
   ): Promise<import('../host/http.js').HttpHost> {
+    await this.start();
     const { listen } = await import('../host/http.js');
-    return listen(this, options);
+    const host = await listen(this, options);
+    this.hosts.add(host);
+    return host;
   }
 
-  /** Closes every connection, letting in-flight requests finish for up to `drainMs`. */
-  async close(drainMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
-    await Promise.all([...this.sessions].map((s) => s.close(drainMs)));
+  /** Whether shutdown has begun. */
+  get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /**
+   * Graceful shutdown (idempotent): readiness turns 503; the HTTP hosts stop accepting and every
+   * connection lets in-flight requests finish for up to `drainMs`, then what is left is aborted
+   * (clients get `shutting_down`); then the lifespan disposes the dependencies, and logs are flushed.
+   */
+  close(drainMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
+    this.closing ??= (async () => {
+      this.health.shuttingDown = true;
+      await Promise.all([...this.hosts].map((h) => h.close(drainMs)));
+      this.hosts.clear();
+      await Promise.all([...this.sessions].map((s) => s.close(drainMs)));
+      if (this.lifespan) {
+        // A lifespan still starting is waited for, so what it opens is closed too.
+        await this.starting?.catch(() => undefined);
+        for (const err of await this.lifespan.stop()) this.logger.error({ err }, 'lifespan: disposal failed');
+      }
+      await new Promise<void>((resolve) => {
+        const flush = (this.logger as { flush?: (cb: (err?: Error) => void) => void }).flush;
+        if (typeof flush !== 'function') return resolve();
+        try {
+          flush.call(this.logger, () => resolve());
+        } catch {
+          resolve();
+        }
+      });
+    })();
+    return this.closing;
+  }
+
+  /** `await using server = createServer(...)` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** Registers an operational HTTP route (e.g. `/health/ready`); a trailing `/*` matches a subtree. */

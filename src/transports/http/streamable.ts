@@ -143,6 +143,8 @@ function httpError(code: number, message: string, type: string): JsonRpcErrorObj
 /** The Streamable HTTP endpoint handler for one server. */
 export class StreamableHttp {
   private readonly sessions = new Map<string, LegacySession>();
+  /** Per-request sessions in flight (stateless and 2026-07-28 requests); bounded by open requests. */
+  private readonly ephemeral = new Set<Session>();
   private readonly stateful: boolean;
   private readonly store: EventStore | undefined;
   private readonly ttl: number;
@@ -322,11 +324,11 @@ export class StreamableHttp {
     const rejection = this.modernRejection(ex, message);
     if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
     const transport = new HttpSessionTransport(`m${++this.ephemeralSeq}`, undefined);
-    const session = this.server.attach(transport);
+    const session = this.attachEphemeral(transport);
     if (id === undefined || !('method' in message)) {
       transport.onmessage?.(message, this.extra(ex, undefined, caller));
       ex.respond(202, {});
-      void session.close();
+      this.release(session);
       return;
     }
     const streaming = message.method === 'subscriptions/listen';
@@ -340,11 +342,11 @@ export class StreamableHttp {
       challenge: caller.challenge,
     });
     transport.register(outbox);
-    outbox.onfinish = () => void session.close();
+    outbox.onfinish = () => this.release(session);
     // Closing the stream (or the connection) cancels the request.
     ex.onAbort(() => {
       session.cancel(id, 'client closed the connection');
-      void session.close();
+      this.release(session);
     });
     transport.onmessage?.(message, this.extra(ex, undefined, caller));
   }
@@ -411,7 +413,7 @@ export class StreamableHttp {
       entry.lastSeen = Date.now();
     } else {
       transport = new HttpSessionTransport(`s${++this.ephemeralSeq}`, undefined);
-      session = this.server.attach(transport);
+      session = this.attachEphemeral(transport);
     }
     const headers: Record<string, string> = entry ? { 'mcp-session-id': transport.sessionId } : {};
     const ids = messages
@@ -422,7 +424,7 @@ export class StreamableHttp {
       // Notifications and responses only: accepted.
       ex.respond(202, headers);
       transport.onmessage?.(body, extra);
-      if (ephemeral) void session.close(1_000);
+      if (ephemeral) this.release(session, 1_000);
       return;
     }
     const useSse = this.prefersSse(ex);
@@ -439,7 +441,7 @@ export class StreamableHttp {
     const registered = outbox.onfinish;
     outbox.onfinish = () => {
       registered?.();
-      if (ephemeral) void session.close();
+      if (ephemeral) this.release(session);
     };
     ex.onAbort(() => {
       // Stop writing to the dead connection; what follows is recorded for a resumption, if any.
@@ -586,6 +588,18 @@ export class StreamableHttp {
     };
   }
 
+  /** A per-request session, tracked until it ends so that close() can drain it. */
+  private attachEphemeral(transport: HttpSessionTransport): Session {
+    const session = this.server.attach(transport);
+    this.ephemeral.add(session);
+    return session;
+  }
+
+  private release(session: Session, drainMs?: number): void {
+    this.ephemeral.delete(session);
+    void session.close(drainMs);
+  }
+
   /** Closes sessions idle for longer than the TTL. */
   reap(now = Date.now()): void {
     for (const [id, entry] of this.sessions) {
@@ -600,7 +614,11 @@ export class StreamableHttp {
   async close(drainMs = 5_000): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
-    await Promise.all([...this.sessions.values()].map((e) => e.session.close(drainMs)));
+    await Promise.all([
+      ...[...this.sessions.values()].map((e) => e.session.close(drainMs)),
+      ...[...this.ephemeral].map((s) => s.close(drainMs)),
+    ]);
+    this.ephemeral.clear();
     this.sessions.clear();
   }
 }

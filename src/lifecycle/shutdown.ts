@@ -1,0 +1,42 @@
+/**
+ * Signals → graceful shutdown. The first SIGTERM/SIGINT runs `server.close()` (readiness 503, stop
+ * accepting, drain in-flight requests up to the drain timeout, abort the rest, dispose the lifespan,
+ * flush logs) and exits 0; a second signal exits at once with code 1.
+ */
+import type { McpServer } from '../server/server.js';
+
+export interface ShutdownOptions {
+  /** Default `['SIGTERM', 'SIGINT']`. */
+  signals?: NodeJS.Signals[];
+  /** How long in-flight requests may finish. Default: the server's `drainTimeoutMs` (5 s). */
+  drainTimeoutMs?: number;
+  /** Called with the exit code when shutdown is done (default `process.exit`). */
+  exit?: (code: number) => void;
+}
+
+/** Installs the signal handlers; returns a function that removes them. */
+export function handleSignals(server: McpServer<any>, options: ShutdownOptions = {}): () => void {
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (received > 1) {
+      server.logger.warn({ signal }, 'second signal: exiting now');
+      exit(1);
+      return;
+    }
+    server.logger.info({ signal }, 'shutting down: draining in-flight requests');
+    server.close(options.drainTimeoutMs).then(
+      () => exit(0),
+      (err) => {
+        server.logger.error({ err }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return () => {
+    for (const s of signals) process.off(s, onSignal);
+  };
+}
