@@ -1,5 +1,6 @@
 /** Rampart: a framework for production-grade MCP servers. */
 
+export { ConfigError, loadConfig, parseApiKeys, type RampartConfig } from './config.js';
 export {
   fetchHandler,
   type HttpHost,
@@ -52,6 +53,7 @@ export { type MetricsMiddleware, type MetricsOptions, metrics } from './middlewa
 export { type RateLimitOptions, rateLimit } from './middleware/rate-limit.js';
 export { type TimeoutOptions, timeout } from './middleware/timeout.js';
 export { type TracingOptions, tracing } from './middleware/tracing.js';
+export { type ProductionStack, productionStack } from './production.js';
 export * from './protocol/errors.js';
 export {
   ErrorCode,

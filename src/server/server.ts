@@ -165,6 +165,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   private readonly hosts = new Set<import('../host/http.js').HttpHost>();
   private readonly lifespan: LifespanRunner<Deps> | undefined;
   private starting: Promise<void> | undefined;
+  private readonly closeHooks: Array<() => unknown> = [];
   private closing: Promise<void> | undefined;
   /** True once the lifespan has opened the dependencies (or there is none). */
   started = false;
@@ -387,6 +388,23 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     return host;
   }
 
+  /** Runs `hook` when the server closes, after the lifespan's disposals (last registered first). */
+  onClose(hook: () => unknown): this {
+    this.closeHooks.push(hook);
+    return this;
+  }
+
+  /**
+   * Adds middleware outside everything registered so far (the production stack, added by the CLI
+   * around an application's own middleware).
+   */
+  useOutermost(...middleware: (Middleware<Context<Deps>> & Installable)[]): this {
+    for (const m of middleware) m.install?.(this);
+    this.middleware.unshift(...middleware);
+    this.chain = undefined;
+    return this;
+  }
+
   /** Whether shutdown has begun. */
   get isClosing(): boolean {
     return this.closing !== undefined;
@@ -407,6 +425,13 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         // A lifespan still starting is waited for, so what it opens is closed too.
         await this.starting?.catch(() => undefined);
         for (const err of await this.lifespan.stop()) this.logger.error({ err }, 'lifespan: disposal failed');
+      }
+      for (const hook of this.closeHooks.reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          this.logger.error({ err }, 'close hook failed');
+        }
       }
       await new Promise<void>((resolve) => {
         const flush = (this.logger as { flush?: (cb: (err?: Error) => void) => void }).flush;
