@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReferenceServer } from '../../examples/production/server.js';
-import { createLogger, type HttpHost, loadConfig, productionStack } from '../../src/index.js';
+import { createLogger, loadConfig, productionStack } from '../../src/index.js';
 import { postgresUrl } from '../fixtures/postgres.js';
 import { PrivateRedis } from '../fixtures/redis.js';
 

@@ -24,7 +24,7 @@ describe('loadConfig()', () => {
       REDIS_URL: 'redis://cache:6379',
       RATE_LIMIT_RPS: '10',
       RATE_LIMIT_BURST: '20',
-      RAMPART_API_KEYS: 'ci=abc, plain, ops=sha256:' + 'a'.repeat(64),
+      RAMPART_API_KEYS: `ci=abc, plain, ops=sha256:${'a'.repeat(64)}`,
       MCP_RESOURCE_URL: 'https://mcp.example.com/mcp',
     });
     expect(config).toMatchObject({
