@@ -152,6 +152,32 @@ describe('SIGTERM under load', () => {
     check(outcomes, logs(), exit, signalledAt, disposal);
   });
 
+  it('exits at once with code 1 on a second signal', async () => {
+    const disposal = join(mkdtempSync(join(tmpdir(), 'rampart-')), 'disposed');
+    const { child, url, exited } = await startServer({ DISPOSAL_FILE: disposal, DRAIN_TIMEOUT_MS: '60000' });
+    const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'slow' };
+    const pending = send(
+      url,
+      'long',
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'slow', arguments: { ms: 30_000 }, _meta: envelope() },
+      },
+      headers,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const before = performance.now();
+    child.kill('SIGTERM');
+    const exit = await exited;
+    expect(exit.code).toBe(1);
+    expect(exit.at - before).toBeLessThan(5_000);
+    expect((await pending).kind).toBe('refused');
+  });
+
   it('drains requests in a legacy session', async () => {
     const disposal = join(mkdtempSync(join(tmpdir(), 'rampart-')), 'disposed');
     const { child, url, exited, logs } = await startServer({ DISPOSAL_FILE: disposal });
