@@ -1,10 +1,11 @@
 /**
  * Serves the everything example over HTTP: `PORT=3000 npm run example:http`.
  * Streamable HTTP at /mcp for both protocol eras (stateful legacy sessions, stateless 2026-07-28),
- * HTTP+SSE at /sse for old clients, Prometheus metrics at /metrics, JSON logs on stderr, OpenTelemetry
- * spans when an SDK is registered.
+ * WebSocket at /ws, HTTP+SSE at /sse for old clients, Prometheus metrics at /metrics, health at
+ * /health/live and /health/ready, JSON logs on stderr, OpenTelemetry spans when an SDK is registered.
+ * SIGTERM/SIGINT drain in-flight requests before exiting.
  */
-import { logging, metrics, tracing } from '../src/index.js';
+import { handleSignals, logging, metrics, tracing } from '../src/index.js';
 import { createEverythingServer } from './everything.js';
 
 const server = createEverythingServer();
@@ -18,8 +19,4 @@ const host = await server.listen({
 });
 server.logger.info({ url: host.url.href }, 'everything example listening');
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void host.close().then(() => process.exit(0));
-  });
-}
+handleSignals(server);

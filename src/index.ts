@@ -132,3 +132,10 @@ export type {
   SendOptions,
   Transport,
 } from './transports/types.js';
+export {
+  CloseCode,
+  WebSocketEndpoint,
+  type WebSocketOptions,
+  WebSocketServerTransport,
+} from './transports/websocket.js';
+export { type WebSocketClientOptions, WebSocketClientTransport } from './transports/websocket-client.js';

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { envelope } from './fixtures/raw.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const BIN = join(root, 'bin/rampart.mjs');
@@ -93,6 +95,20 @@ describe('rampart', () => {
     expect(((await ready.json()) as { checks: object }).checks).toHaveProperty('database');
     const metrics = await (await fetch(new URL('/metrics', url))).text();
     expect(metrics).toContain('mcp_requests_in_flight');
+    // WebSocket is on by default, next to /mcp.
+    const ws = new WebSocket(`ws://${url.host}/ws`, 'mcp');
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const answered = new Promise<any>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+    ws.send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'query_data', arguments: { sql: 'SELECT 41 + 1 AS n' }, _meta: envelope() },
+      }),
+    );
+    expect((await answered).result.structuredContent.rows).toEqual([{ n: 42 }]);
+    ws.close();
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -11,11 +11,13 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../protocol/jsonrpc.js';
 import type { McpServer, RouteHandler } from '../server/server.js';
 import { fetchExchange, type HttpExchange, nodeExchange } from '../transports/http/exchange.js';
 import { LegacySse, type LegacySseOptions } from '../transports/http/legacy-sse.js';
 import { rejectHttp, StreamableHttp, type StreamableHttpOptions } from '../transports/http/streamable.js';
+import { WebSocketEndpoint, type WebSocketOptions, websocketAvailable } from '../transports/websocket.js';
 
 export interface HttpOptions extends StreamableHttpOptions {
   /** Path of the MCP endpoint. Default `/mcp`. */
@@ -36,6 +38,8 @@ export interface HttpOptions extends StreamableHttpOptions {
   allowedHosts?: string[];
   /** Origin header values accepted. Default: when bound to loopback, only loopback origins; else any. */
   allowedOrigins?: string[];
+  /** The WebSocket endpoint (`/ws`); `false` turns it off. Default on when `ws` is installed. */
+  websocket?: WebSocketOptions | false;
 }
 
 export interface ListenOptions extends HttpOptions {
@@ -60,6 +64,8 @@ export interface HttpHost {
   readonly mcp: StreamableHttp;
   /** The 2024-11-05 HTTP+SSE endpoints, unless turned off. */
   readonly sse: LegacySse | undefined;
+  /** The WebSocket endpoint, unless turned off (or `ws` is not installed). */
+  readonly ws: WebSocketEndpoint | undefined;
   /** Stops accepting, drains sessions, closes the listener. */
   close(drainMs?: number): Promise<void>;
 }
@@ -76,6 +82,7 @@ function hostnameOf(hostHeader: string): string {
 export class HttpRouter {
   readonly mcp: StreamableHttp;
   readonly sse: LegacySse | undefined;
+  readonly ws: WebSocketEndpoint | undefined;
   private readonly path: string;
   private loopbackOnly: boolean;
 
@@ -87,6 +94,10 @@ export class HttpRouter {
     this.mcp = new StreamableHttp(server, options);
     this.sse = options.legacySse === false ? undefined : new LegacySse(server, options.legacySse ?? {});
     this.path = options.path ?? '/mcp';
+    this.ws =
+      options.websocket === false || (options.websocket === undefined && !websocketAvailable())
+        ? undefined
+        : new WebSocketEndpoint(server, options.websocket ?? {}, (header) => this.allowedHeaders(header));
     this.loopbackOnly = boundHost !== undefined && LOOPBACK.has(boundHost);
   }
 
@@ -127,7 +138,7 @@ export class HttpRouter {
 
   /** Closes both transports, draining in-flight requests for up to `drainMs`. */
   async close(drainMs?: number): Promise<void> {
-    await Promise.all([this.mcp.close(drainMs), this.sse?.close(drainMs)]);
+    await Promise.all([this.mcp.close(drainMs), this.sse?.close(drainMs), this.ws?.close(drainMs)]);
   }
 
   /** Turns on loopback-only Host/Origin checks (the host calls this once it knows its address). */
@@ -137,8 +148,12 @@ export class HttpRouter {
 
   /** DNS-rebinding protection: a forged Host or Origin gets 403 with a JSON-RPC error body. */
   private allowed(ex: HttpExchange): boolean {
-    const host = ex.header('host');
-    const origin = ex.header('origin');
+    return this.allowedHeaders((name) => ex.header(name));
+  }
+
+  private allowedHeaders(header: (name: string) => string | undefined): boolean {
+    const host = header('host');
+    const origin = header('origin');
     const { allowedHosts, allowedOrigins } = this.options;
     if (allowedHosts) {
       if (!host || !allowedHosts.includes(host)) return false;
@@ -157,6 +172,19 @@ export class HttpRouter {
     }
     return true;
   }
+
+  /** An HTTP upgrade (`server.on('upgrade', router.upgrade)`): the WebSocket endpoint, else refused. */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?')[0];
+    if (this.ws && path === this.ws.path) {
+      const go = () => this.ws!.handleUpgrade(req, socket, head);
+      if (this.server.started) go();
+      else this.server.start().then(go, () => socket.destroy());
+      return;
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  };
 
   async handle(ex: HttpExchange): Promise<void> {
     // Mounted handlers (Express, Hono...) may see traffic before anyone called start().
@@ -222,6 +250,7 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
     const ex = nodeExchange(req, res);
     router.handle(ex).catch((err) => failSafe(ex, err, server));
   });
+  http.on('upgrade', router.upgrade);
   http.requestTimeout = options.requestTimeoutMs ?? 30_000;
   http.headersTimeout = options.headersTimeoutMs ?? 10_000;
   http.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
@@ -242,6 +271,7 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
     server: http,
     mcp: router.mcp,
     sse: router.sse,
+    ws: router.ws,
     close(drainMs = 5_000) {
       closing ??= (async () => {
         // Stop accepting; idle keep-alive connections go now, busy ones after their response.

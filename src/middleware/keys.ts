@@ -59,10 +59,13 @@ function part(strategy: KeyStrategy, ctx: Context<any>, trustProxy: TrustProxy):
       const ip = clientIp(ctx, trustProxy);
       return ip === undefined ? `s:${ctx.session.id}` : `ip:${ip}`;
     }
-    case 'session':
-      return ctx.era === 'legacy'
-        ? `s:${ctx.session.id}`
-        : `ip:${clientIp(ctx, trustProxy) ?? ctx.session.id}`;
+    case 'session': {
+      // A connection-level session (legacy HTTP session, WebSocket, stdio) is the key; a 2026-07-28
+      // HTTP request is its own session, so its caller's address stands in.
+      if (ctx.extra?.sessionId !== undefined) return `s:${ctx.extra.sessionId}`;
+      if (ctx.era === 'legacy' || ctx.extra?.requestInfo === undefined) return `s:${ctx.session.id}`;
+      return `ip:${clientIp(ctx, trustProxy) ?? ctx.session.id}`;
+    }
     case 'tool':
       return `t:${ctx.target ?? ctx.method}`;
     case 'ip':

@@ -7,7 +7,7 @@ import diagnostics from 'node:diagnostics_channel';
 
 /** One observation: a transport read or wrote `messages` messages in `bytes` bytes. */
 export interface TransportTraffic {
-  transport: 'stdio' | 'http' | 'sse';
+  transport: 'stdio' | 'http' | 'sse' | 'websocket';
   direction: 'in' | 'out';
   bytes: number;
   messages: number;

@@ -1,7 +1,7 @@
 /**
  * The Transport interface: how JSON-RPC messages reach a server and leave it. It is shaped like the
  * official SDK's Transport, so a Rampart transport can also carry an SDK client, and vice versa.
- * See docs in README ("Custom transports").
+ * See docs/transports.md for writing one.
  */
 import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.js';
 

@@ -1,0 +1,296 @@
+/**
+ * The WebSocket transport, server side, on `ws` (an optional peer dependency): the HTTP host serves it
+ * at `/ws` (subprotocol `mcp`) next to `/mcp`. One connection is one session: the legacy era's
+ * `initialize` handshake, or 2026-07-28 requests each carrying their `_meta` envelope. Messages are
+ * JSON-RPC text frames. Close codes say why: 1008 policy (origin, authentication, expired token),
+ * 1009 too big, 1003 binary frames, 1001 server shutting down. Ping/pong heartbeats find dead peers;
+ * reading pauses while the socket's send buffer is above its high-water mark.
+ */
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { toRampartError } from '../protocol/errors.js';
+import { ErrorCode, failure, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { stringifyMessage } from '../protocol/serialize.js';
+import type { McpServer } from '../server/server.js';
+import type { Session } from '../session/session.js';
+import { publishTraffic } from './diagnostics.js';
+import type { AuthInfo, MessageExtra, Transport } from './types.js';
+
+export interface WebSocketOptions {
+  /** Path of the endpoint. Default `/ws`. */
+  path?: string;
+  /** Largest message, in bytes; bigger ones close the connection with 1009. Default 4 MiB. */
+  maxMessageBytes?: number;
+  /** Ping interval; a peer that has not answered the previous ping is dropped. Default 30 s. */
+  heartbeatMs?: number;
+  /** Bytes queued for sending above which reading pauses. Default 1 MiB. */
+  highWaterMark?: number;
+  /** Open connections at most; beyond it the upgrade answers 503. Default 10 000. */
+  maxConnections?: number;
+}
+
+/** WebSocket close codes Rampart uses (RFC 6455 §7.4.1). */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  UnsupportedData: 1003,
+  PolicyViolation: 1008,
+  MessageTooBig: 1009,
+} as const;
+
+const require = createRequire(import.meta.url);
+
+function loadWs(): typeof import('ws') {
+  try {
+    return require('ws') as typeof import('ws');
+  } catch {
+    throw new Error('The WebSocket transport needs the optional peer dependency ws: npm install ws');
+  }
+}
+
+/** Whether `ws` can be loaded (the host turns the endpoint on by default only then). */
+export function websocketAvailable(): boolean {
+  try {
+    require.resolve('ws');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Transport of one WebSocket connection. */
+export class WebSocketServerTransport implements Transport {
+  onmessage?: (message: any, extra?: MessageExtra) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  readonly sessionId: string;
+  private closed = false;
+  private paused = false;
+  /** Close code and reason used when the session closes the transport. */
+  closeWith: { code: number; reason: string } = { code: CloseCode.GoingAway, reason: 'server shutting down' };
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly extra: MessageExtra,
+    private readonly highWaterMark: number,
+    id: string,
+  ) {
+    this.sessionId = id;
+  }
+
+  async start(): Promise<void> {
+    this.socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
+    this.socket.on('close', () => this.closed || this.finish());
+    this.socket.on('error', (err) => this.onerror?.(err));
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      this.end(CloseCode.UnsupportedData, 'binary frames are not supported: send JSON-RPC text frames');
+      return;
+    }
+    const text = data.toString('utf8');
+    publishTraffic('websocket', 'in', text);
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      void this.send(
+        failure(null, { code: ErrorCode.ParseError, message: 'Parse error', data: { type: 'parse_error' } }),
+      );
+      return;
+    }
+    this.onmessage?.(message, this.extra);
+  }
+
+  send(message: JsonRpcMessage): Promise<void> {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) {
+      return Promise.reject(new Error('WebSocket is closed'));
+    }
+    const text = stringifyMessage(message);
+    publishTraffic('websocket', 'out', text);
+    return new Promise((resolve, reject) => {
+      this.socket.send(text, (err) => {
+        if (this.paused && this.socket.bufferedAmount < this.highWaterMark) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        if (err) reject(err);
+        else resolve();
+      });
+      // A peer that does not read: stop reading its requests until it catches up.
+      if (!this.paused && this.socket.bufferedAmount >= this.highWaterMark) {
+        this.paused = true;
+        this.socket.pause();
+      }
+    });
+  }
+
+  /** Closes the connection with a code and reason (the session ends with it). */
+  end(code: number, reason: string): void {
+    this.closeWith = { code, reason };
+    void this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      this.socket.close(this.closeWith.code, this.closeWith.reason.slice(0, 123));
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.();
+  }
+
+  /** Sends a heartbeat ping (the endpoint counts the pongs). */
+  ping(): void {
+    try {
+      this.socket.ping();
+    } catch {
+      this.terminate();
+    }
+  }
+
+  /** Drops a connection that stopped answering pings. */
+  terminate(): void {
+    this.socket.terminate();
+    this.finish();
+  }
+}
+
+/** Checks the request's Host and Origin; the HTTP router supplies it. */
+export type OriginCheck = (header: (name: string) => string | undefined) => boolean;
+
+/** The WebSocket endpoint of one server. */
+export class WebSocketEndpoint {
+  readonly path: string;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Map<WebSocketServerTransport, { session: Session; alive: boolean }>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private seq = 0;
+  private closing = false;
+
+  constructor(
+    private readonly server: McpServer<any>,
+    private readonly options: WebSocketOptions = {},
+    private readonly originAllowed: OriginCheck = () => true,
+  ) {
+    const { WebSocketServer: Server } = loadWs();
+    this.path = options.path ?? '/ws';
+    this.wss = new Server({
+      noServer: true,
+      maxPayload: options.maxMessageBytes ?? 4 * 1024 * 1024,
+      handleProtocols: (protocols) => (protocols.has('mcp') ? 'mcp' : false),
+    });
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? 30_000);
+    this.heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Handles an HTTP upgrade for this endpoint's path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    if (this.closing || this.connections.size >= (this.options.maxConnections ?? 10_000)) {
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.accept(ws, req, header));
+  }
+
+  private async accept(
+    ws: WebSocket,
+    req: IncomingMessage,
+    header: (name: string) => string | undefined,
+  ): Promise<void> {
+    // Nothing is read until the session is wired (the client may send at once; auth may take a while).
+    ws.pause();
+    // Browsers cannot read the status of a refused upgrade: policy refusals are close codes, with a reason.
+    if (!this.originAllowed(header)) {
+      ws.resume(); // the close handshake needs the peer's answer
+      ws.close(CloseCode.PolicyViolation, 'forbidden: Host or Origin not allowed');
+      return;
+    }
+    let auth: AuthInfo | undefined;
+    const authenticator = this.server.authenticator;
+    if (authenticator) {
+      try {
+        auth = await authenticator.authenticate({ header, path: this.path });
+      } catch (err) {
+        ws.resume();
+        ws.close(CloseCode.PolicyViolation, `unauthorized: ${toRampartError(err).message}`.slice(0, 123));
+        return;
+      }
+    }
+    const extra: MessageExtra = {
+      authInfo: auth,
+      requestInfo: { headers: req.headers, remoteAddress: req.socket.remoteAddress },
+    };
+    const transport = new WebSocketServerTransport(
+      ws,
+      extra,
+      this.options.highWaterMark ?? 1024 * 1024,
+      `ws${++this.seq}`,
+    );
+    // The connection is the session, in both eras.
+    extra.sessionId = transport.sessionId;
+    const session = this.server.attach(transport);
+    // A dropped connection cannot receive answers: abort its handlers at once.
+    session.drainOnPeerClose = 0;
+    const entry = { session, alive: true };
+    this.connections.set(transport, entry);
+    ws.on('pong', () => {
+      entry.alive = true;
+    });
+    const previous = transport.onclose;
+    transport.onclose = () => {
+      this.connections.delete(transport);
+      previous?.();
+    };
+    await transport.start();
+    ws.resume();
+    // A token that expires ends the connection it authenticated.
+    if (auth?.expiresAt !== undefined) {
+      const ms = auth.expiresAt * 1000 - Date.now();
+      const timer = setTimeout(
+        () => transport.end(CloseCode.PolicyViolation, 'unauthorized: token expired'),
+        Math.max(0, Math.min(ms, 2 ** 31 - 1)),
+      );
+      timer.unref();
+      ws.once('close', () => clearTimeout(timer));
+    }
+  }
+
+  private beat(): void {
+    for (const [transport, entry] of this.connections) {
+      if (!entry.alive) {
+        transport.terminate();
+        continue;
+      }
+      entry.alive = false;
+      transport.ping();
+    }
+  }
+
+  /** Stops accepting, lets in-flight requests finish for `drainMs`, then closes with 1001. */
+  async close(drainMs = 5_000): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    await Promise.all([...this.connections.values()].map((e) => e.session.close(drainMs)));
+    this.connections.clear();
+    this.wss.close();
+  }
+}
