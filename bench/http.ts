@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { SignJWT } from 'jose';
 import { pinned, spawnServer } from './cores.js';
+import { wsLoad } from './websocket.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -202,6 +203,22 @@ async function load(
   } satisfies Phase;
 }
 
+/** tools/call over WebSocket against the same Rampart server build, in the same run. */
+async function measureWs() {
+  const target = TARGETS.find((t) => t.name === 'Rampart stateless (2026-07-28)')!;
+  const { child, port } = await startServer(target);
+  const url = `ws://127.0.0.1:${port}/ws`;
+  try {
+    await wsLoad(url, 8, 1, 1); // warm-up
+    const c1 = await wsLoad(url, 1, 1, SECONDS);
+    const pipelined = await wsLoad(url, 1, 32, SECONDS);
+    const c32 = await wsLoad(url, 32, 1, SECONDS);
+    return { c1, pipelined, c32, rss: rssMb(child.pid!) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 async function measure(target: Target) {
   const { child, port } = await startServer(target);
   const url = `http://127.0.0.1:${port}/mcp`;
@@ -248,3 +265,19 @@ for (const r of rows) {
     `| ${r.target.name} | ${fmt(r.c1.rps)} | ${r.c1.mean.toFixed(3)} | ${r.c1.p99} | ${fmt(r.c32.rps)} | ${r.c32.mean.toFixed(3)} | ${r.c32.p99} | ${r.list ? fmt(r.list.rps) : '—'} | ${r.rssAfterCall.toFixed(0)} (${r.rss.toFixed(0)}) | ${Math.round((r.c32.rps / ceiling) * 100)} % | ${(r.c32.rps / v2).toFixed(1)}× | ${errors} |`,
   );
 }
+
+const ws = await measureWs();
+process.stderr.write('measured Rampart over WebSocket\n');
+console.log('\nWebSocket (same run, same Rampart build, `/ws`, 2026-07-28 requests):\n');
+console.log('| phase | req/s | mean ms | vs HTTP c=32 (Rampart stateless) | errors |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+const httpRampart = rows.find((r) => r.target.name === 'Rampart stateless (2026-07-28)')?.c32.rps;
+for (const [name, p] of [
+  ['tools/call c=1 (one connection, sequential)', ws.c1],
+  ['tools/call c=32 pipelined over one connection', ws.pipelined],
+  ['tools/call c=32 over 32 connections', ws.c32],
+] as const) {
+  const ratio = httpRampart ? `${(p.rps / httpRampart).toFixed(1)}×` : '—';
+  console.log(`| ${name} | ${fmt(p.rps)} | ${p.mean.toFixed(3)} | ${ratio} | ${p.errors} |`);
+}
+console.log(`\nRSS after the WebSocket phases: ${ws.rss.toFixed(0)} MB`);
