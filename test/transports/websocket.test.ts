@@ -188,6 +188,29 @@ describe('WebSocket transport with hostile peers', () => {
     expect(host.ws!.connectionCount).toBe(0);
   });
 
+  it('stops reading from a peer that does not read its answers, and catches up when it does', async () => {
+    const server = makeServer();
+    let handled = 0;
+    const big = 'x'.repeat(1024 * 1024);
+    server.tool('big', () => {
+      handled++;
+      return big;
+    });
+    const { url } = await serve(server, { websocket: { highWaterMark: 1024 * 1024 } });
+    const peer = await raw(url);
+    const socket = (peer.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause(); // the peer stops reading
+    for (let id = 1; id <= 100; id++) {
+      peer.ws.send(call(id, 'big'));
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(handled).toBeLessThan(100);
+    socket.resume();
+    await peer.next((m) => m.id === 100);
+    expect(handled).toBe(100);
+  });
+
   it('refuses a forged Origin with 1008', async () => {
     const { url } = await serve(makeServer());
     const peer = await raw(url, { headers: { origin: 'http://evil.example' } });
