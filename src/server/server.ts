@@ -5,6 +5,7 @@
  */
 
 import { Health } from '../lifecycle/health.js';
+import { preserialize } from '../protocol/serialize.js';
 import { type LifespanFn, LifespanRunner } from '../lifecycle/lifespan.js';
 import { type ComposedMiddleware, compose, type Middleware } from '../middleware/compose.js';
 import { type Hooks, hooks, isHooks } from '../middleware/hooks.js';
@@ -643,6 +644,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   /** Adds what the 2026-07-28 era requires on results: `resultType`, cache hints, server identity. */
   private encodeModern(method: string, result: unknown): Record<string, unknown> {
     const out = { ...(result as Record<string, unknown>) };
+    const meta = out._meta as Record<string, unknown> | undefined;
     if (out.resultType === undefined) out.resultType = 'complete';
     if (out.resultType === 'complete' && CACHEABLE.has(method)) {
       const hint = this.options.cacheHints?.[method];
@@ -650,8 +652,16 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
       if (out.cacheScope !== 'public' && out.cacheScope !== 'private')
         out.cacheScope = hint?.cacheScope ?? 'private';
     }
-    out._meta = { ...(out._meta as Record<string, unknown> | undefined), [META.serverInfo]: this.info };
+    // The common case (no `_meta` of the result's own) shares one pre-serialised object.
+    out._meta = meta === undefined ? this.serverMeta() : { ...meta, [META.serverInfo]: this.info };
     return out;
+  }
+
+  private serverMetaCache: Record<string, unknown> | undefined;
+  /** `{ serverInfo }` for modern results, built and serialised once. */
+  private serverMeta(): Record<string, unknown> {
+    this.serverMetaCache ??= preserialize(Object.freeze({ [META.serverInfo]: this.info }));
+    return this.serverMetaCache;
   }
 
   /** The one error shape: stable code, message (redacted when internal), data with type and correlation id. */
