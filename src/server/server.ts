@@ -5,7 +5,6 @@
  */
 
 import { Health } from '../lifecycle/health.js';
-import { preserialize } from '../protocol/serialize.js';
 import { type LifespanFn, LifespanRunner } from '../lifecycle/lifespan.js';
 import { type ComposedMiddleware, compose, type Middleware } from '../middleware/compose.js';
 import { type Hooks, hooks, isHooks } from '../middleware/hooks.js';
@@ -25,6 +24,7 @@ import {
   type JsonRpcResponse,
   success,
 } from '../protocol/jsonrpc.js';
+import { preserialize } from '../protocol/serialize.js';
 import type { Icon, Implementation, ServerCapabilities } from '../protocol/types.js';
 import {
   type Era,
