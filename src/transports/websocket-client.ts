@@ -82,8 +82,8 @@ export class WebSocketClientTransport implements Transport {
       });
       socket.on('close', (code, reason) => {
         if (!opened) return;
-        if (this.closed) return this.finish();
-        this.dropped(code, reason.toString());
+        if (this.closed) this.finish();
+        else this.dropped(code, reason.toString());
       });
     });
   }
@@ -94,9 +94,13 @@ export class WebSocketClientTransport implements Transport {
     // Policy and size refusals will not get better by retrying.
     if (!retry || code === 1008 || code === 1009 || code === 1003) {
       if (code !== 1000) this.onerror?.(new Error(`WebSocket closed: ${code} ${reason}`));
-      return this.finish();
+      this.finish();
+      return;
     }
-    if (this.attempt >= (retry.retries ?? 10)) return this.finish();
+    if (this.attempt >= (retry.retries ?? 10)) {
+      this.finish();
+      return;
+    }
     const base = Math.min((retry.minDelayMs ?? 100) * 2 ** this.attempt, retry.maxDelayMs ?? 5_000);
     this.attempt++;
     setTimeout(
