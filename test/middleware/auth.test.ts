@@ -195,6 +195,16 @@ describe('auth() over HTTP with JWT bearer tokens', () => {
     expect((await callToolModern(host.url, 'admin_reset', {}, admin)).status).toBe(200);
   });
 
+  it('shows every tool when hideUnauthorized is false (calls are still refused)', async () => {
+    const { host } = await start({ hideUnauthorized: false });
+    const reader = bearer(await token(published[0], { scope: 'read' }));
+    const body = (await (await listToolsModern(host.url, reader)).json()) as {
+      result: { tools: { name: string }[] };
+    };
+    expect(body.result.tools.map((t) => t.name)).toEqual(['whoami', 'admin_reset']);
+    expect((await callToolModern(host.url, 'admin_reset', {}, reader)).status).toBe(403);
+  });
+
   it('binds a legacy session to its principal: another token cannot use the session id', async () => {
     const { host } = await start();
     const alice = bearer(await token(published[0], { sub: 'alice' }));

@@ -68,7 +68,9 @@ describe('timeout()', () => {
 describe('concurrency()', () => {
   it('runs at most max at once and refuses the rest with overloaded and retryAfterMs', async () => {
     const server = createServer({ name: 'c', version: '1', logger: silent });
+    const m = metrics({ defaultMetrics: false });
     const bulkhead = concurrency({ max: 2, name: 'tools' });
+    server.use(m);
     server.use(bulkhead);
     const g = gate();
     let running = 0;
@@ -97,6 +99,7 @@ describe('concurrency()', () => {
     expect(done.every((r) => r.result)).toBe(true);
     expect(peak).toBe(2);
     expect(bulkhead.stats).toEqual({ running: 0, waiting: 0, keys: 0 });
+    expect(await m.registry.metrics()).toContain('mcp_concurrency_total{rule="tools",outcome="rejected"} 3');
     await peer.close();
   });
 
