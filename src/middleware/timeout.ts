@@ -32,23 +32,22 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     if (!applies(ctx) || (STREAMING.has(ctx.method) && !explicit.has(ctx.method))) return next();
     const target = ctx.target;
     const ms = (target !== undefined ? perTool[target] : undefined) ?? options.ms;
-    const signal = ctx.signal;
+    // The request's AbortController is made only if the time runs out (creating one per request
+    // would cost more than the rest of this middleware).
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
       const timer = setTimeout(() => {
         publishProtection({ kind: 'timeout', rule, method: ctx.method });
-        ctx.abort(new TimeoutError(`Request timed out after ${ms} ms`, { details: { timeoutMs: ms } }));
+        const error = new TimeoutError(`Request timed out after ${ms} ms`, { details: { timeoutMs: ms } });
+        ctx.abort(error);
+        reject(error);
       }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
       next().then(
         (value) => {
           clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
           resolve(value);
         },
         (err) => {
           clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
           reject(err);
         },
       );
