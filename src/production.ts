@@ -12,6 +12,7 @@ import { type MetricsMiddleware, metrics } from './middleware/metrics.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { timeout } from './middleware/timeout.js';
 import { tracing } from './middleware/tracing.js';
+import { MissingPeerError } from './optional-peer.js';
 import type { McpServer } from './server/server.js';
 import { memoryStore } from './stores/memory.js';
 import { redisStore } from './stores/redis.js';
@@ -25,11 +26,12 @@ export interface ProductionStack {
   store: RateLimitStore | undefined;
 }
 
+/** What `make` builds, or nothing when its optional peer dependency is not installed. */
 function optional<T>(make: () => T): T | undefined {
   try {
     return make();
   } catch (err) {
-    if (/optional peer dependency/.test((err as Error).message)) return undefined;
+    if (err instanceof MissingPeerError) return undefined;
     throw err;
   }
 }

@@ -5,6 +5,8 @@
  * ("not mine, ask the next"), or throws an UnauthorizedError.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type * as Jose from 'jose';
+import { requirePeer } from '../optional-peer.js';
 import { UnauthorizedError } from '../protocol/errors.js';
 import type { AuthInfo, AuthRequest } from '../transports/types.js';
 
@@ -88,26 +90,25 @@ export function jwtVerifier(options: JwtOptions, defaultAudience: string | undef
     throw new TypeError('auth: JWT verification needs an audience (jwt.audience, or auth({ resource }))');
   }
   if (!options.jwksUrl && !options.keys) throw new TypeError('auth: JWT verification needs jwksUrl or keys');
-  let keyPromise: Promise<unknown> | undefined;
+  // jose and the key are loaded once, at the first token.
+  let loaded: Promise<{ jose: typeof Jose; key: unknown }> | undefined;
   const load = async () => {
-    const jose = await import('jose').catch(() => {
-      throw new Error('auth({ jwt }) needs the optional peer dependency jose: npm install jose');
-    });
+    const jose = requirePeer<typeof Jose>('jose', 'auth({ jwt })');
+    const keys = options.keys;
+    let key: unknown;
     if (options.jwksUrl) {
-      return jose.createRemoteJWKSet(new URL(options.jwksUrl), {
+      key = jose.createRemoteJWKSet(new URL(options.jwksUrl), {
         cooldownDuration: options.jwksCooldownMs ?? 30_000,
       });
-    }
-    const keys = options.keys!;
-    if (typeof keys === 'string') return new TextEncoder().encode(keys);
-    if (Array.isArray((keys as { keys?: unknown }).keys)) return jose.createLocalJWKSet(keys as never);
-    return jose.importJWK(keys as never);
+    } else if (typeof keys === 'string') key = new TextEncoder().encode(keys);
+    else if (Array.isArray((keys as { keys?: unknown }).keys)) key = jose.createLocalJWKSet(keys as never);
+    else key = await jose.importJWK(keys as never);
+    return { jose, key };
   };
   return async (token) => {
     if (!looksLikeJwt(token)) return undefined;
-    keyPromise ??= load();
-    const jose = await import('jose');
-    const key = await keyPromise;
+    loaded ??= load();
+    const { jose, key } = await loaded;
     try {
       const { payload } = await jose.jwtVerify(token, key as never, {
         issuer: options.issuer,

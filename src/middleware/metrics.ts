@@ -3,8 +3,8 @@
  * loaded only when this factory is called). The HTTP host serves the registry at `/metrics`; stdio
  * servers can expose `middleware.registry` however they like.
  */
-import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
+import { requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
 import { type StoreFailure, storeChannel } from '../stores/types.js';
@@ -25,16 +25,6 @@ export interface MetricsOptions {
 
 /** The middleware, with the registry it reports into. */
 export type MetricsMiddleware = Middleware<Context<any>> & { registry: Prom.Registry };
-
-const require = createRequire(import.meta.url);
-
-function loadPromClient(): typeof Prom {
-  try {
-    return require('prom-client') as typeof Prom;
-  } catch {
-    throw new Error('metrics() needs the optional peer dependency prom-client: npm install prom-client');
-  }
-}
 
 /** Methods whose `target` label is the tool, prompt or resource they name. */
 const TARGETED = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -111,7 +101,7 @@ function countProtection(prom: typeof Prom, registry: Prom.Registry): void {
 
 /** Creates the metrics middleware. Register it right after `logging()`. */
 export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
-  const prom = loadPromClient();
+  const prom = requirePeer<typeof Prom>('prom-client', 'metrics()');
   const registry = options.registry ?? new prom.Registry();
   if (options.defaultMetrics ?? true) prom.collectDefaultMetrics({ register: registry });
   const requests = new prom.Counter({

@@ -4,8 +4,8 @@
  * application installs a tracer provider. Attributes follow the OpenTelemetry MCP semantic conventions
  * where they exist (`mcp.method.name`, `mcp.session.id`, `gen_ai.tool.name`, ...).
  */
-import { createRequire } from 'node:module';
 import type * as OTel from '@opentelemetry/api';
+import { requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
 import { parseTraceparent } from '../server/correlation.js';
@@ -16,18 +16,6 @@ export interface TracingOptions {
   tracerName?: string;
   /** Trace notifications too. Default false. */
   notifications?: boolean;
-}
-
-const require = createRequire(import.meta.url);
-
-function loadApi(): typeof OTel {
-  try {
-    return require('@opentelemetry/api') as typeof OTel;
-  } catch {
-    throw new Error(
-      'tracing() needs the optional peer dependency @opentelemetry/api: npm install @opentelemetry/api',
-    );
-  }
 }
 
 /** The remote parent named by `_meta.traceparent`, else by the HTTP `traceparent` header. */
@@ -61,7 +49,7 @@ function attributesOf(ctx: Context<any>): OTel.Attributes {
 
 /** Creates the tracing middleware. Register it after `logging()` and `metrics()`. */
 export function tracing(options: TracingOptions = {}): Middleware<Context<any>> {
-  const api = loadApi();
+  const api = requirePeer<typeof OTel>('@opentelemetry/api', 'tracing()');
   // The global tracer is a proxy: it picks up a provider registered later, so one lookup suffices.
   const tracer = api.trace.getTracer(options.tracerName ?? 'rampart');
   return (ctx, next) => {

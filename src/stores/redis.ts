@@ -4,8 +4,8 @@
  * script on the server's clock; when Redis cannot be reached, the failure policy decides (fail open
  * or closed), a throttled log line says so, and `rampart:store` counts it — requests never crash.
  */
-import { createRequire } from 'node:module';
 import type { Redis, RedisOptions } from 'ioredis';
+import { requirePeer } from '../optional-peer.js';
 import { createLogger, type Logger } from '../server/logger.js';
 import { type BucketSpec, publishStoreFailure, type Store, type TakeResult } from './types.js';
 
@@ -73,16 +73,6 @@ type ScriptedRedis = Redis & {
   rampartRelease(key: string, token: string): Promise<number>;
 };
 
-const require = createRequire(import.meta.url);
-
-function loadIoredis(): typeof import('ioredis') {
-  try {
-    return require('ioredis') as typeof import('ioredis');
-  } catch {
-    throw new Error('redisStore() needs the optional peer dependency ioredis: npm install ioredis');
-  }
-}
-
 /** A Redis-backed store for rate limits and the cache. */
 export class RedisStore implements Store {
   readonly kind = 'redis';
@@ -97,7 +87,7 @@ export class RedisStore implements Store {
   private lastReport = 0;
 
   constructor(options: RedisStoreOptions = {}) {
-    const { Redis: RedisClient } = loadIoredis();
+    const { Redis: RedisClient } = requirePeer<typeof import('ioredis')>('ioredis', 'redisStore()');
     this.owned = options.client === undefined;
     this.client =
       options.client ??

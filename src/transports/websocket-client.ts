@@ -6,8 +6,8 @@
  * where every request stands alone (a legacy-era session does not survive: the server sees a new
  * connection).
  */
-import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
+import { requirePeer } from '../optional-peer.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Transport } from './types.js';
 
@@ -26,8 +26,6 @@ export interface WebSocketClientOptions {
   /** Messages kept while reconnecting; beyond it `send` rejects. Default 1 000. */
   maxQueue?: number;
 }
-
-const require = createRequire(import.meta.url);
 
 /** A client transport over one WebSocket (subprotocol `mcp`). */
 export class WebSocketClientTransport implements Transport {
@@ -54,7 +52,7 @@ export class WebSocketClientTransport implements Transport {
   }
 
   private open(): Promise<void> {
-    const { WebSocket: Socket } = require('ws') as typeof import('ws');
+    const { WebSocket: Socket } = requirePeer<typeof import('ws')>('ws', 'WebSocketClientTransport');
     return new Promise((resolve, reject) => {
       const socket = new Socket(this.url, 'mcp', { headers: this.options.headers });
       this.socket = socket;

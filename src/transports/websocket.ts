@@ -7,9 +7,9 @@
  * reading pauses while the socket's send buffer is above its high-water mark.
  */
 import type { IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { hasPeer, requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
 import { ErrorCode, failure, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { stringifyMessage } from '../protocol/serialize.js';
@@ -40,24 +40,9 @@ export const CloseCode = {
   MessageTooBig: 1009,
 } as const;
 
-const require = createRequire(import.meta.url);
-
-function loadWs(): typeof import('ws') {
-  try {
-    return require('ws') as typeof import('ws');
-  } catch {
-    throw new Error('The WebSocket transport needs the optional peer dependency ws: npm install ws');
-  }
-}
-
 /** Whether `ws` can be loaded (the host turns the endpoint on by default only then). */
 export function websocketAvailable(): boolean {
-  try {
-    require.resolve('ws');
-    return true;
-  } catch {
-    return false;
-  }
+  return hasPeer('ws');
 }
 
 /** The Transport of one WebSocket connection. */
@@ -181,7 +166,7 @@ export class WebSocketEndpoint {
     private readonly options: WebSocketOptions = {},
     private readonly originAllowed: OriginCheck = () => true,
   ) {
-    const { WebSocketServer: Server } = loadWs();
+    const { WebSocketServer: Server } = requirePeer<typeof import('ws')>('ws', 'The WebSocket transport');
     this.path = options.path ?? '/ws';
     this.wss = new Server({
       noServer: true,
