@@ -1,5 +1,3 @@
-/** redisStore(): rate limits and cache on a real Redis, across instances, and with Redis stopped. */
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   cache,
@@ -10,6 +8,7 @@ import {
   rateLimit,
   redisStore,
 } from '../../src/index.js';
+import { captureLogs } from '../fixtures/logs.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
 import { PrivateRedis, sharedRedis, uniquePrefix } from '../fixtures/redis.js';
 
@@ -89,16 +88,7 @@ describe('rate limits on Redis', () => {
 describe('Redis stopped mid-test', () => {
   it('honours the failure policy, logs and counts the failures, and recovers when Redis returns', async () => {
     const redis = await PrivateRedis.create();
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'warn',
-      destination: new Writable({
-        write(chunk, _enc, done) {
-          lines.push(String(chunk));
-          done();
-        },
-      }),
-    });
+    const { lines, logger } = captureLogs({ level: 'warn' });
     const open = redisStore({ url: redis.url, failurePolicy: 'open', logger, commandTimeoutMs: 300 });
     const closed = redisStore({ url: redis.url, failurePolicy: 'closed', logger, commandTimeoutMs: 300 });
     stores.push(open, closed);
@@ -119,7 +109,7 @@ describe('Redis stopped mid-test', () => {
     expect(duringOpen.every((a) => a.result)).toBe(true);
     expect(duringClosed.every((a) => a.error?.data.type === 'rate_limited')).toBe(true);
     expect(duringClosed[0].error.message).toMatch(/unavailable/);
-    expect(lines.some((l) => l.includes('redis store unavailable'))).toBe(true);
+    expect(lines.some((l) => l.msg === 'redis store unavailable')).toBe(true);
     const text = await m.registry.metrics();
     expect(text).toMatch(/mcp_store_errors_total\{store="redis",operation="take"\} [1-9]/);
 

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ACCEPT_BOTH } from '../fixtures/http.js';
+import { ACCEPT_BOTH, openLegacySession } from '../fixtures/http.js';
 import { envelope } from '../fixtures/raw.js';
 
 const BIN = new URL('../../bin/rampart.mjs', import.meta.url).pathname;
@@ -181,23 +181,7 @@ describe('SIGTERM under load', () => {
   it('drains requests in a legacy session', async () => {
     const disposal = join(mkdtempSync(join(tmpdir(), 'rampart-')), 'disposed');
     const { child, url, exited, logs } = await startServer({ DISPOSAL_FILE: disposal });
-    const init = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'load', version: '1' },
-        },
-      }),
-    });
-    const session = init.headers.get('mcp-session-id')!;
-    await init.text();
-    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+    const { headers } = await openLegacySession(url, {}, 'load');
     await send(url, 'initialized', { jsonrpc: '2.0', method: 'notifications/initialized' }, headers).catch(
       () => undefined,
     );

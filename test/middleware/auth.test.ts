@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth, createLogger, createServer, type HttpHost, metrics } from '../../src/index.js';
-import { callToolModern, listToolsModern, postJson } from '../fixtures/http.js';
+import { callToolModern, listToolsModern, openLegacySession, postJson } from '../fixtures/http.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
 
 const silent = createLogger({ level: 'silent' });
@@ -209,20 +209,9 @@ describe('auth() over HTTP with JWT bearer tokens', () => {
     const { host } = await start();
     const alice = bearer(await token(published[0], { sub: 'alice' }));
     const mallory = bearer(await token(published[0], { sub: 'mallory' }));
-    const init = await postJson(
-      host.url,
-      {
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'a', version: '1' } },
-      },
-      alice,
-    );
-    const sessionId = init.headers.get('mcp-session-id')!;
+    const { sessionId, headers } = await openLegacySession(host.url, alice, 'a');
     expect(sessionId).toBeTruthy();
     const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
-    const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
     const hijack = await postJson(host.url, list, { ...headers, ...mallory });
     expect(hijack.status).toBe(403);
     expect(((await hijack.json()) as { error: { data: { type: string } } }).error.data.type).toBe(

@@ -1,5 +1,3 @@
-/** cache(): read-only tool results and resource reads, keyed canonically, never errors. */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   cache,
@@ -10,6 +8,7 @@ import {
   metrics,
   ToolError,
 } from '../../src/index.js';
+import { captureLogs } from '../fixtures/logs.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
 
 const silent = createLogger({ level: 'silent' });
@@ -146,16 +145,7 @@ describe('cache()', () => {
   });
 
   it('makes hits visible in the log line and in metrics', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk, _e, done) {
-          lines.push(JSON.parse(String(chunk)));
-          done();
-        },
-      }),
-    });
+    const { lines, logger } = captureLogs({ level: 'info' });
     const server = createServer({ name: 'cache', version: '1', logger });
     const m = metrics({ defaultMetrics: false });
     server.use(logging());

@@ -1,20 +1,17 @@
-/** logging(): real pino lines, correlation ids through async code, redaction, HTTP X-Request-Id. */
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createLogger, createServer, getLogger, type HttpHost, logging, ToolError } from '../../src/index.js';
+import {
+  type createLogger,
+  createServer,
+  getLogger,
+  type HttpHost,
+  logging,
+  ToolError,
+} from '../../src/index.js';
 import { connectV1 } from '../fixtures/clients.js';
+import { captureLogs } from '../fixtures/logs.js';
 
-function capture() {
-  const lines: any[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ name: 'test', level: 'debug', destination }) };
-}
+const capture = () => captureLogs({ name: 'test' });
 
 async function helperThatLogs(message: string) {
   await new Promise((r) => setTimeout(r, 5));

@@ -1,5 +1,3 @@
-/** The WebSocket transport: official and own clients, both eras, hostile frames, auth, shutdown. */
-import { Writable } from 'node:stream';
 import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { WebSocketClientTransport as SdkWebSocketTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
@@ -15,6 +13,7 @@ import {
   rateLimit,
   WebSocketClientTransport,
 } from '../../src/index.js';
+import { captureLogs } from '../fixtures/logs.js';
 import { envelope } from '../fixtures/raw.js';
 
 const silent = createLogger({ level: 'silent' });
@@ -237,16 +236,7 @@ describe('WebSocket transport with middleware', () => {
   });
 
   it('logs each request with its correlation id, as on HTTP', async () => {
-    const lines: Record<string, any>[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk, _e, done) {
-          lines.push(JSON.parse(String(chunk)));
-          done();
-        },
-      }),
-    });
+    const { lines, logger } = captureLogs({ level: 'info' });
     const server = makeServer(logger);
     server.use(logging());
     const { url } = await serve(server);
