@@ -4,6 +4,7 @@
  * `RATE_LIMIT_BURST`, `RAMPART_API_KEYS`, `JWT_*`...), validated at start-up: every problem is
  * reported at once, in words, before anything listens.
  */
+import { isLoopback } from './host/http.js';
 import type { ApiKey, AuthOptions } from './middleware/auth.js';
 
 export interface RampartConfig {
@@ -37,7 +38,6 @@ export class ConfigError extends Error {
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /**
  * Parses `RAMPART_API_KEYS`: comma-separated entries, each `key`, `name=key`, or
@@ -171,7 +171,7 @@ export function loadConfig(
     issues.push('JWT_ISSUER/JWT_AUDIENCE are set but JWT_JWKS_URL is not');
   }
   // Without authentication the server is open: only on this machine, unless explicitly allowed.
-  if (auth === undefined && !LOOPBACK.has(host) && get('RAMPART_ALLOW_OPEN') !== 'true') {
+  if (auth === undefined && !isLoopback(host) && get('RAMPART_ALLOW_OPEN') !== 'true') {
     issues.push(
       `HOST=${host} exposes the server beyond this machine without authentication: set RAMPART_API_KEYS or JWT_JWKS_URL (or RAMPART_ALLOW_OPEN=true)`,
     );

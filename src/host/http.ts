@@ -72,6 +72,11 @@ export interface HttpHost {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
+/** Whether a host name or address is this machine's loopback (DNS-rebinding rules, open-server guard). */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host);
+}
+
 function hostnameOf(hostHeader: string): string {
   if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
   const colon = hostHeader.lastIndexOf(':');
@@ -98,7 +103,7 @@ export class HttpRouter {
       options.websocket === false || (options.websocket === undefined && !websocketAvailable())
         ? undefined
         : new WebSocketEndpoint(server, options.websocket ?? {}, (header) => this.allowedHeaders(header));
-    this.loopbackOnly = boundHost !== undefined && LOOPBACK.has(boundHost);
+    this.loopbackOnly = boundHost !== undefined && isLoopback(boundHost);
   }
 
   private async serveMetrics(ex: HttpExchange): Promise<void> {
@@ -157,14 +162,14 @@ export class HttpRouter {
     const { allowedHosts, allowedOrigins } = this.options;
     if (allowedHosts) {
       if (!host || !allowedHosts.includes(host)) return false;
-    } else if (this.loopbackOnly && (!host || !LOOPBACK.has(hostnameOf(host)))) {
+    } else if (this.loopbackOnly && (!host || !isLoopback(hostnameOf(host)))) {
       return false;
     }
     if (origin !== undefined) {
       if (allowedOrigins) return allowedOrigins.includes(origin);
       if (this.loopbackOnly) {
         try {
-          return LOOPBACK.has(new URL(origin).hostname);
+          return isLoopback(new URL(origin).hostname);
         } catch {
           return false;
         }
@@ -232,7 +237,8 @@ export function nodeHandler(server: McpServer<any>, options: HttpOptions = {}) {
 
 /** A Web-standard `fetch(Request) => Promise<Response>` handler (Hono, Bun, Deno, workers). */
 export function fetchHandler(server: McpServer<any>, options: HttpOptions = {}) {
-  const router = new HttpRouter(server, options);
+  // A fetch handler cannot take an HTTP upgrade: no WebSocket endpoint (nor its heartbeat timer).
+  const router = new HttpRouter(server, { ...options, websocket: false });
   const handler = (request: Request): Promise<Response> =>
     new Promise<Response>((resolve) => {
       const ex = fetchExchange(request, resolve);
