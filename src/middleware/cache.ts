@@ -12,7 +12,6 @@ import { memoryStore } from '../stores/memory.js';
 import type { CacheStore } from '../stores/types.js';
 import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
-import { principalOf } from './keys.js';
 
 export interface CacheOptions {
   /** How long a result stays cached, in milliseconds. Default 60 000. */
@@ -94,7 +93,7 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
   const keyFor = (ctx: Context<any>, ref: FeatureRef): string | undefined => {
     if (options.key) return options.key(ctx);
     const args = ref.kind === 'tool' ? canonicalJson(ctx.params.arguments ?? {}) : '';
-    const who = options.shared ? '' : (principalOf(ctx) ?? '');
+    const who = options.shared ? '' : (ctx.principal ?? '');
     return createHash('sha256')
       .update(`${ctx.method}\u0000${ref.name}\u0000${args}\u0000${who}`)
       .digest('base64url');

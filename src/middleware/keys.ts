@@ -43,18 +43,13 @@ export function clientIp(ctx: Context<any>, trustProxy: TrustProxy = false): str
   return hops[0] ?? socket;
 }
 
-/** The principal's identity: subject, else client id, else undefined. */
-export function principalOf(ctx: Context<any>): string | undefined {
-  return ctx.auth?.subject ?? ctx.auth?.clientId;
-}
-
 function part(strategy: KeyStrategy, ctx: Context<any>, trustProxy: TrustProxy): string | undefined {
   switch (strategy) {
     case 'global':
       return '*';
     case 'principal': {
       // Anonymous callers share the bucket of their address (or connection), never a global one.
-      const principal = principalOf(ctx);
+      const principal = ctx.principal;
       if (principal !== undefined) return `p:${principal}`;
       const ip = clientIp(ctx, trustProxy);
       return ip === undefined ? `s:${ctx.session.id}` : `ip:${ip}`;

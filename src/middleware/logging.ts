@@ -85,18 +85,20 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
     };
     const target = ctx.target;
     if (target !== undefined) fields.target = target;
-    const principal = ctx.auth?.subject ?? ctx.auth?.clientId;
-    if (principal !== undefined) fields.principal = principal;
+    if (ctx.principal !== undefined) fields.principal = ctx.principal;
     if (options.logParams) fields.params = redact(ctx.params, keys);
     if (options.logStart) logger.debug(fields, 'request started');
     const start = performance.now();
+    // The finish line: the request's fields, plus a principal auth() found further in.
+    const finished = (outcome: Record<string, unknown>): Record<string, unknown> => {
+      const line = { ...fields, ...outcome };
+      if (line.principal === undefined && ctx.principal !== undefined) line.principal = ctx.principal;
+      return line;
+    };
     return storage.run(ctx, next).then(
       (result) => {
         const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
-        const line: Record<string, unknown> = { ...fields, duration_ms, outcome: outcomeOf(result) };
-        // Set by middleware further in: the principal auth() found, the cache's verdict.
-        if (principal === undefined && ctx.auth !== undefined)
-          line.principal = ctx.auth.subject ?? ctx.auth.clientId;
+        const line = finished({ duration_ms, outcome: outcomeOf(result) });
         const cache = ctx.peekMetadata('rampart.cache');
         if (cache !== undefined) line.cache = cache;
         logger[level](line, 'request finished');
@@ -105,14 +107,7 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
       (err: unknown) => {
         const error = toRampartError(err);
         const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
-        const line: Record<string, unknown> = {
-          ...fields,
-          duration_ms,
-          outcome: 'error',
-          error_type: error.type,
-        };
-        if (principal === undefined && ctx.auth !== undefined)
-          line.principal = ctx.auth.subject ?? ctx.auth.clientId;
+        const line = finished({ duration_ms, outcome: 'error', error_type: error.type });
         // Internal errors are logged whole (the client only saw "Internal error").
         if (error.expose) logger.warn(line, 'request failed');
         else logger.error({ ...line, err }, 'request failed');

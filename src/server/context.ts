@@ -155,6 +155,11 @@ export class Context<Deps = unknown> {
     return this._controller?.signal.aborted ?? false;
   }
 
+  /** Who the request is from: the principal's subject, else its client id. */
+  get principal(): string | undefined {
+    return this.auth?.subject ?? this.auth?.clientId;
+  }
+
   /** A child of the server logger carrying this request's correlation id, method and session. */
   get logger(): Logger {
     if (this._logger === undefined) {
@@ -165,8 +170,8 @@ export class Context<Deps = unknown> {
       };
       const target = this.target;
       if (target !== undefined) bindings.target = target;
-      if (this.auth?.subject ?? this.auth?.clientId)
-        bindings.principal = this.auth?.subject ?? this.auth?.clientId;
+      const principal = this.principal;
+      if (principal) bindings.principal = principal;
       this._logger = this.baseLogger.child(bindings);
     }
     return this._logger;
