@@ -15,21 +15,19 @@ export function preserialize<T extends object>(value: T): T {
 /** JSON.stringify for JSON-RPC messages, splicing in pre-serialised values found in `result`. */
 export function stringifyMessage(message: unknown): string {
   const result = (message as { result?: Record<string, unknown> }).result;
-  if (result === undefined || typeof result !== 'object' || result === null) return JSON.stringify(message);
-  let spliced: string | undefined;
-  let rest: Record<string, unknown> | undefined;
-  for (const key in result) {
-    const value = result[key];
-    if (typeof value !== 'object' || value === null) continue;
-    const json = cached.get(value);
-    if (json === undefined) continue;
-    rest ??= { ...result };
-    delete rest[key];
-    spliced = `${spliced ?? ''},${JSON.stringify(key)}:${json}`;
+  if (result === undefined || typeof result !== 'object' || result === null || Array.isArray(result)) {
+    return JSON.stringify(message);
   }
-  if (spliced === undefined) return JSON.stringify(message);
-  const body = JSON.stringify(rest);
-  const resultJson = body === '{}' ? `{${spliced.slice(1)}}` : `${body.slice(0, -1)}${spliced}}`;
+  // The result's members one by one (what JSON.stringify would write for each), so a pre-serialised
+  // member is spliced in without copying the result or walking the value again.
+  let out = '';
+  for (const key in result) {
+    if (!Object.hasOwn(result, key)) continue;
+    const value = result[key];
+    const json = (typeof value === 'object' && value !== null && cached.get(value)) || JSON.stringify(value);
+    if (json === undefined) continue; // undefined, functions and symbols are left out, as JSON does
+    out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${json}`;
+  }
   const m = message as { jsonrpc: string; id: unknown };
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${resultJson}}`;
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":{${out}}}`;
 }

@@ -27,9 +27,12 @@ function validId(value: unknown): string | undefined {
   return ID.test(id) ? id : undefined;
 }
 
+/** Where a request's correlation id may come from: headers (HTTP), `_meta`, a configured `_meta` key. */
 export interface CorrelationSources {
-  /** A request header by lower-case name (HTTP). */
-  header?: (name: string) => string | undefined;
+  /** The `X-Request-Id` header. */
+  requestIdHeader?: string;
+  /** The `traceparent` header. */
+  traceparentHeader?: string;
   /** The request's `_meta`. */
   meta?: Record<string, unknown>;
   /** A `_meta` key that carries the correlation id (ServerOptions.correlationMetaKey). */
@@ -38,10 +41,10 @@ export interface CorrelationSources {
 
 /** The correlation id the request carries, if any. */
 export function correlationIdOf(sources: CorrelationSources): string | undefined {
-  const { header, meta, metaKey } = sources;
+  const { meta, metaKey } = sources;
   return (
-    validId(header?.('x-request-id')) ??
-    traceIdOf(header?.('traceparent')) ??
+    validId(sources.requestIdHeader) ??
+    traceIdOf(sources.traceparentHeader) ??
     (metaKey === undefined ? undefined : validId(meta?.[metaKey])) ??
     traceIdOf(meta?.traceparent)
   );

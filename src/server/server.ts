@@ -498,7 +498,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     }
     if (event.kind === 'resource_updated') {
       for (const s of this.sessions) {
-        if (s.era === 'legacy' && s.subscriptions.has(event.uri)) {
+        if (s.era === 'legacy' && s.isSubscribed(event.uri)) {
           void s.notify('notifications/resources/updated', { uri: event.uri });
         }
       }

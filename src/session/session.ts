@@ -74,6 +74,29 @@ interface Pending {
 
 const LEVEL_RANK = new Map(LOGGING_LEVELS.map((l, i) => [l, i]));
 
+const NO_LIMITS: SessionLimits = {};
+/** Resolved limits per options object: servers open a session per HTTP request, so resolve once. */
+const resolvedLimits = new WeakMap<SessionLimits, Required<SessionLimits>>();
+
+function resolveLimits(limits: SessionLimits): Required<SessionLimits> {
+  let resolved = resolvedLimits.get(limits);
+  if (resolved === undefined) {
+    resolved = {
+      maxInflight: limits.maxInflight ?? 10_000,
+      maxPendingClientRequests: limits.maxPendingClientRequests ?? 1_000,
+      clientRequestTimeoutMs: limits.clientRequestTimeoutMs ?? 60_000,
+      maxSubscriptions: limits.maxSubscriptions ?? 1_000,
+      maxBatchSize: limits.maxBatchSize ?? 100,
+      clientLogRate: limits.clientLogRate ?? 100,
+      clientLogBurst: limits.clientLogBurst ?? 200,
+    };
+    resolvedLimits.set(limits, resolved);
+  }
+  return resolved;
+}
+
+const CLOSED: Promise<void> = Promise.resolve();
+
 /** A client's connection to the server. */
 export class Session {
   /** The transport's session id (e.g. `Mcp-Session-Id`), or a fresh random one. */
@@ -86,33 +109,36 @@ export class Session {
   initialized = false;
   /** The minimum level for `notifications/message`; unset sends everything. */
   logLevel: LoggingLevel | undefined;
-  readonly subscriptions = new Set<string>();
   readonly inflight = new Map<JsonRpcId, Inflight>();
   private _state: Map<string, unknown> | undefined;
-
-  private readonly pending = new Map<JsonRpcId, Pending>();
+  private _subscriptions: Set<string> | undefined;
+  /** Server→client requests awaiting answers (created on the first one). */
+  private pending: Map<JsonRpcId, Pending> | undefined;
   /** Long-lived requests (subscription streams) that end first when the session closes. */
   private streams: Set<JsonRpcId> | undefined;
   private nextRequestId = 0;
   private closed = false;
   private readonly limits: Required<SessionLimits>;
-  private idleWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] | undefined;
 
   constructor(
     readonly transport: Transport,
     private readonly host: SessionHost,
-    limits: SessionLimits = {},
+    limits: SessionLimits = NO_LIMITS,
   ) {
     this.id = transport.sessionId ?? randomBytes(16).toString('hex');
-    this.limits = {
-      maxInflight: limits.maxInflight ?? 10_000,
-      maxPendingClientRequests: limits.maxPendingClientRequests ?? 1_000,
-      clientRequestTimeoutMs: limits.clientRequestTimeoutMs ?? 60_000,
-      maxSubscriptions: limits.maxSubscriptions ?? 1_000,
-      maxBatchSize: limits.maxBatchSize ?? 100,
-      clientLogRate: limits.clientLogRate ?? 100,
-      clientLogBurst: limits.clientLogBurst ?? 200,
-    };
+    this.limits = resolveLimits(limits);
+  }
+
+  /** The resource URIs this (legacy) session subscribed to. */
+  get subscriptions(): Set<string> {
+    if (this._subscriptions === undefined) this._subscriptions = new Set();
+    return this._subscriptions;
+  }
+
+  /** Whether the session subscribed to `uri` (without creating the set). */
+  isSubscribed(uri: string): boolean {
+    return this._subscriptions?.has(uri) ?? false;
   }
 
   /** Arbitrary per-session state for middleware and handlers (bounded by what they put in it). */
@@ -138,7 +164,8 @@ export class Session {
   /** Wires the transport's callbacks to this session, for transports with nothing to start. */
   attach(): void {
     this.transport.onmessage = (message, extra) => this.receive(message, extra);
-    this.transport.onclose = () => void this.onTransportClosed();
+    // The peer went away (EOF on stdin, closed socket): finish what was accepted, then end.
+    this.transport.onclose = () => void this.close(this.drainOnPeerClose);
     this.transport.onerror = (err) => this.host.reportError(err, this);
   }
 
@@ -234,8 +261,10 @@ export class Session {
     } finally {
       this.inflight.delete(message.id);
       this.streams?.delete(message.id);
-      if (this.inflight.size === 0 && this.idleWaiters.length > 0) {
-        for (const wake of this.idleWaiters.splice(0)) wake();
+      if (this.inflight.size === 0 && this.idleWaiters !== undefined) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = undefined;
+        for (const wake of waiters) wake();
       }
     }
   }
@@ -281,7 +310,9 @@ export class Session {
     options: { signal?: AbortSignal; relatedRequestId?: JsonRpcId; timeoutMs?: number } = {},
   ): Promise<Record<string, unknown>> {
     if (this.closed) return Promise.reject(new CancelledError('Session is closed'));
-    if (this.pending.size >= this.limits.maxPendingClientRequests) {
+    this.pending ??= new Map();
+    const pending = this.pending;
+    if (pending.size >= this.limits.maxPendingClientRequests) {
       return Promise.reject(
         new RampartError('overloaded', ErrorCode.Overloaded, 'Too many pending client requests'),
       );
@@ -319,7 +350,7 @@ export class Session {
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
-      this.pending.set(id, entry);
+      pending.set(id, entry);
       const message: JsonRpcMessage =
         params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.send(message, options.relatedRequestId);
@@ -327,21 +358,21 @@ export class Session {
   }
 
   private failPending(id: JsonRpcId, error: Error): void {
-    const entry = this.pending.get(id);
+    const entry = this.pending?.get(id);
     if (!entry) return;
-    this.pending.delete(id);
+    this.pending!.delete(id);
     clearTimeout(entry.timer);
     entry.cleanup?.();
     entry.reject(error);
   }
 
   private settle(response: JsonRpcResponse): void {
-    const entry = response.id === null ? undefined : this.pending.get(response.id);
+    const entry = response.id === null ? undefined : this.pending?.get(response.id);
     if (!entry) {
       this.host.reportError(new Error(`Response for unknown request id ${String(response.id)}`), this);
       return;
     }
-    this.pending.delete(response.id!);
+    this.pending!.delete(response.id!);
     clearTimeout(entry.timer);
     entry.cleanup?.();
     if ('error' in response) {
@@ -401,45 +432,66 @@ export class Session {
   /** Resolves once no request is in flight (or at once when none is). */
   idle(): Promise<void> {
     if (this.inflight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.idleWaiters ??= [];
+      this.idleWaiters.push(resolve);
+    });
   }
 
   /**
    * Ends the session: waits up to `drainMs` for in-flight requests, aborts the rest, fails pending
    * client requests, and closes the transport. Idempotent.
    */
-  async close(drainMs = 0): Promise<void> {
-    if (this.closed) return;
+  close(drainMs = 0): Promise<void> {
+    if (this.closed) return this.closing ?? CLOSED;
     this.closed = true;
+    // The common case — nothing in flight, no client requests, no streams (every per-request HTTP
+    // session ends so) — skips the drain and grace steps.
+    const quiet = this.inflight.size === 0 && !this.pending?.size && !this.streams?.size;
+    this.closing = quiet ? this.release() : this.drainAndRelease(drainMs);
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async drainAndRelease(drainMs: number): Promise<void> {
     const shutdown = () => new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session closed');
     // Streams never finish on their own: end them first so they can send their closing result.
     for (const id of this.streams ?? []) this.inflight.get(id)?.abort(shutdown());
     if (drainMs > 0) await this.idleWithin(drainMs);
     for (const handle of this.inflight.values()) handle.abort(shutdown());
-    for (const id of [...this.pending.keys()]) this.failPending(id, shutdown());
+    if (this.pending) for (const id of [...this.pending.keys()]) this.failPending(id, shutdown());
     // Let aborted handlers answer (with their result or a shutdown error) before the transport goes.
     await this.idleWithin(ABORT_GRACE_MS);
-    this.subscriptions.clear();
+    await this.release();
+  }
+
+  /** Closes the transport and tells the host; never rejects. */
+  private release(): Promise<void> {
+    this._subscriptions?.clear();
+    let closed: Promise<void>;
     try {
-      await this.transport.close();
+      closed = this.transport.close();
     } catch (err) {
-      this.host.reportError(err as Error, this);
+      closed = Promise.reject(err);
     }
+    return closed.then(this.released, (err) => {
+      this.host.reportError(err as Error, this);
+      this.released();
+    });
+  }
+
+  private readonly released = (): void => {
     this.host.sessionClosed(this);
     this.resolveClosed?.();
     this.resolveClosed = undefined;
-  }
+  };
 
   private async idleWithin(ms: number): Promise<void> {
     if (this.inflight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.idle(), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
     clearTimeout(timer);
-  }
-
-  private async onTransportClosed(): Promise<void> {
-    // The peer went away (EOF on stdin, closed socket): finish what was accepted, then end.
-    await this.close(this.drainOnPeerClose);
   }
 
   /** How long to let in-flight requests finish after the peer closed the connection. */

@@ -22,4 +22,22 @@ describe('stringifyMessage', () => {
     const error = { jsonrpc: '2.0', id: 5, error: { code: -1, message: 'x' } };
     expect(stringifyMessage(error)).toBe(JSON.stringify(error));
   });
+
+  it('writes what JSON.stringify writes for every kind of member', () => {
+    const inherited = Object.create({ hidden: 1 }) as Record<string, unknown>;
+    inherited.own = 'yes';
+    const results: unknown[] = [
+      {},
+      { a: undefined, b: () => 1, c: Symbol('s'), d: null, e: 0, f: false, 'g"h\n': 'x' },
+      { when: new Date(0), big: { toJSON: () => 'custom' }, nested: { deep: [1, { x: undefined }] } },
+      inherited,
+      [1, 2],
+      'text',
+      null,
+    ];
+    for (const result of results) {
+      const message = { jsonrpc: '2.0', id: 7, result };
+      expect(stringifyMessage(message)).toBe(JSON.stringify(message));
+    }
+  });
 });

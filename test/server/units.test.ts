@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { RequestStateCodec, UriTemplate } from '../../src/index.js';
 import { compileSchema } from '../../src/server/schema.js';
+import { Session, type SessionHost } from '../../src/session/session.js';
+import type { Transport } from '../../src/transports/types.js';
 
 describe('compileSchema', () => {
   it('derives JSON Schema from zod once and validates with it', async () => {
@@ -109,5 +111,50 @@ describe('RequestStateCodec', () => {
   it('lets instances that share a secret accept each other’s states', () => {
     const state = new RequestStateCodec('shared').sign({ target: 't', answers: {} });
     expect(new RequestStateCodec('shared').verify(state, 't').target).toBe('t');
+  });
+});
+
+describe('Session.close', () => {
+  function harness(closeTransport: () => Promise<void> = async () => {}) {
+    const events: string[] = [];
+    const transport: Transport = {
+      start: async () => {},
+      send: async () => {},
+      close: () => {
+        events.push('transport closed');
+        return closeTransport();
+      },
+    };
+    const host: SessionHost = {
+      handle: async () => undefined,
+      sessionClosed: () => events.push('host told'),
+      reportError: (err) => events.push(`error: ${err.message}`),
+    };
+    return { session: new Session(transport, host), events };
+  }
+
+  it('closes an idle session once, however often it is asked, and resolves whenClosed', async () => {
+    const { session, events } = harness();
+    const closed = session.whenClosed();
+    const first = session.close();
+    expect(session.close(1_000)).toBe(first);
+    await first;
+    await closed;
+    await session.close();
+    expect(events).toEqual(['transport closed', 'host told']);
+    expect(session.isClosed).toBe(true);
+  });
+
+  it('reports a transport that fails to close, and still ends the session', async () => {
+    const failing = harness(async () => {
+      throw new Error('socket gone');
+    });
+    await failing.session.close();
+    expect(failing.events).toEqual(['transport closed', 'error: socket gone', 'host told']);
+    const throwing = harness(() => {
+      throw new Error('sync failure');
+    });
+    await throwing.session.close();
+    expect(throwing.events).toEqual(['transport closed', 'error: sync failure', 'host told']);
   });
 });

@@ -37,6 +37,8 @@ export interface HttpExchange {
   stream(status: number, headers: Record<string, string>): StreamSink;
   /** Whether a response has started. */
   readonly responded: boolean;
+  /** The request's correlation id, fixed by the transport on first use (echoed as `X-Request-Id`). */
+  correlationId?: string;
 }
 
 /** The request body exceeded the configured limit. */
@@ -58,6 +60,7 @@ class NodeExchange implements HttpExchange {
   private readonly rawQuery: string;
   private _query: URLSearchParams | undefined;
   private _responded = false;
+  correlationId: string | undefined = undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -177,6 +180,7 @@ export function fetchExchange(request: Request, respondWith: (response: Response
   });
   const extraHeaders: Record<string, string> = {};
   return {
+    correlationId: undefined,
     method: request.method,
     path: url.pathname,
     query: url.searchParams,

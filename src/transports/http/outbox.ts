@@ -58,6 +58,7 @@ export function statusFor(
 }
 
 const OK = { status: 200 };
+const DELIVERED: Promise<void> = Promise.resolve();
 
 function retryAfter(error: JsonRpcErrorObject): Record<string, string> | undefined {
   const ms = (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
@@ -117,21 +118,30 @@ export class Outbox {
   }
 
   /** Delivers a message for one of this POST's requests. */
-  async deliver(message: JsonRpcMessage): Promise<void> {
-    if (this.done) return;
+  deliver(message: JsonRpcMessage): Promise<void> {
+    if (this.done) return DELIVERED;
+    const response = isResponse(message);
     // The stream opens lazily: an answer with nothing before it goes out as plain JSON, with its status.
-    if (!this.sse && this.options.sse && !isResponse(message)) this.openStream();
-    if (this.sse) {
-      if (this.sse.isOpen) await this.sse.send(message);
-      // A dropped stream keeps recording, so the client can resume it with Last-Event-ID.
-      else if (this.store) await this.store.append(this.streamId, message);
-    } else if (isResponse(message)) {
+    if (!this.sse && this.options.sse && !response) this.openStream();
+    if (this.sse) return this.stream(this.sse, message, response);
+    if (response) {
       this.collected.push(message);
+      this.answered(message);
     }
-    if (isResponse(message) && message.id !== null) {
-      this.pending.delete(message.id);
-      if (this.pending.size === 0) this.finish();
-    }
+    return DELIVERED;
+  }
+
+  private async stream(sse: SseStream, message: JsonRpcMessage, response: boolean): Promise<void> {
+    if (sse.isOpen) await sse.send(message);
+    // A dropped stream keeps recording, so the client can resume it with Last-Event-ID.
+    else if (this.store) await this.store.append(this.streamId, message);
+    if (response) this.answered(message as JsonRpcResponse);
+  }
+
+  private answered(response: JsonRpcResponse): void {
+    if (response.id === null) return;
+    this.pending.delete(response.id);
+    if (this.pending.size === 0) this.finish();
   }
 
   /** Moves the rest of this outbox onto a resumed stream. */
@@ -169,6 +179,38 @@ export class Outbox {
       this.ex.respond(503, headers, JSON.stringify(this.collected));
     }
     this.onfinish?.();
+  }
+}
+
+/**
+ * The Transport of one 2026-07-28 POST: the request's answer, and what relates to it, go to its
+ * outbox; there is no standalone stream to take anything else.
+ */
+export class RequestTransport implements Transport {
+  onmessage?: (message: any, extra?: MessageExtra) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  outbox: Outbox | undefined;
+  private closed = false;
+
+  constructor(readonly sessionId: string) {}
+
+  async start(): Promise<void> {}
+
+  send(message: JsonRpcMessage, options?: SendOptions): Promise<void> {
+    const outbox = this.outbox;
+    if (outbox === undefined) return DELIVERED;
+    const id = isResponse(message) ? message.id : options?.relatedRequestId;
+    if (id === undefined || id === null || !outbox.pending.has(id)) return DELIVERED;
+    return isResponse(message) || outbox.streams ? outbox.deliver(message) : DELIVERED;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return DELIVERED;
+    this.closed = true;
+    this.outbox?.abandon();
+    this.onclose?.();
+    return DELIVERED;
   }
 }
 

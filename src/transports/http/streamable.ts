@@ -15,11 +15,11 @@ import { correlationIdOf } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
 import type { Session } from '../../session/session.js';
 import { publishTraffic } from '../diagnostics.js';
-import type { AuthInfo, AuthRequest, MessageExtra } from '../types.js';
+import type { AuthInfo, AuthRequest, MessageExtra, Transport } from '../types.js';
 import { type EventStore, MemoryEventStore } from './event-store.js';
 import { BodyTooLargeError, type HttpExchange } from './exchange.js';
 import { checkModernHeaders } from './headers.js';
-import { type ChallengeFn, HttpSessionTransport, Outbox } from './outbox.js';
+import { type ChallengeFn, HttpSessionTransport, Outbox, RequestTransport } from './outbox.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
 
 export interface StreamableHttpOptions {
@@ -105,20 +105,20 @@ function accepts(ex: HttpExchange, type: string): boolean {
   return accept.includes(type) || accept.includes('*/*');
 }
 
-const assigned = new WeakMap<HttpExchange, string>();
-
 /**
  * The correlation id of an HTTP request, fixed on first use: from its headers (`X-Request-Id`,
  * `traceparent`) or, once the body is known, its `_meta` — else a fresh UUID. It is echoed as
  * `X-Request-Id` on the response and carried into every context of the request.
  */
 export function requestIdOf(ex: HttpExchange, meta?: Record<string, unknown>, metaKey?: string): string {
-  let id = assigned.get(ex);
-  if (id === undefined) {
-    id = correlationIdOf({ header: (name) => ex.header(name), meta, metaKey }) ?? randomUUID();
-    assigned.set(ex, id);
-  }
-  return id;
+  ex.correlationId ??=
+    correlationIdOf({
+      requestIdHeader: ex.header('x-request-id'),
+      traceparentHeader: ex.header('traceparent'),
+      meta,
+      metaKey,
+    }) ?? randomUUID();
+  return ex.correlationId;
 }
 
 /** Sends a JSON-RPC error as a whole HTTP response. */
@@ -323,7 +323,7 @@ export class StreamableHttp {
         : undefined;
     const rejection = this.modernRejection(ex, message);
     if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
-    const transport = new HttpSessionTransport(`m${++this.ephemeralSeq}`, undefined);
+    const transport = new RequestTransport(`m${++this.ephemeralSeq}`);
     const session = this.attachEphemeral(transport);
     if (id === undefined || !('method' in message)) {
       transport.onmessage?.(message, this.extra(ex, undefined, caller));
@@ -341,7 +341,7 @@ export class StreamableHttp {
       sseOptions: this.options.sse,
       challenge: caller.challenge,
     });
-    transport.register(outbox);
+    transport.outbox = outbox;
     outbox.onfinish = () => this.release(session);
     // Closing the stream (or the connection) cancels the request.
     ex.onAbort(() => {
@@ -589,7 +589,7 @@ export class StreamableHttp {
   }
 
   /** A per-request session, tracked until it ends so that close() can drain it. */
-  private attachEphemeral(transport: HttpSessionTransport): Session {
+  private attachEphemeral(transport: Transport): Session {
     const session = this.server.attach(transport);
     this.ephemeral.add(session);
     return session;
