@@ -56,7 +56,9 @@ export class Health {
     if (this.cached === undefined || now - this.cached.at >= this.cacheMs) {
       this.cached = { at: now, report: this.run() };
     }
-    return this.cached.report.then((r) => (this.shuttingDown ? { ...r, status: 'shutting_down' } : r));
+    return this.cached.report.then((r) =>
+      this.shuttingDown ? Object.assign({}, r, { status: 'shutting_down' as const }) : r,
+    );
   }
 
   private async run(): Promise<HealthReport> {

@@ -241,7 +241,7 @@ export function auth(options: AuthOptions): AuthMiddleware {
     const items = result?.[field];
     if (!Array.isArray(items)) return result;
     const visible = items.filter((item) => !missingScopes(ctx.auth, scopesOfItem(ctx.method, item)));
-    return visible.length === items.length ? result : { ...result, [field]: visible };
+    return visible.length === items.length ? result : Object.assign({}, result, { [field]: visible });
   }) as AuthMiddleware;
   middleware.authenticator = authenticator;
   middleware.verifyToken = (token) => verifyToken(token);

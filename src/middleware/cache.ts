@@ -106,7 +106,7 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
 
   const fromCache = (json: string): unknown => {
     const value = JSON.parse(json) as Record<string, unknown>;
-    value._meta = { ...(value._meta as Record<string, unknown> | undefined), [CACHED_META]: true };
+    value._meta = Object.assign({}, value._meta, { [CACHED_META]: true });
     return value;
   };
 

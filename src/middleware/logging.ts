@@ -91,7 +91,7 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
     const start = performance.now();
     // The finish line: the request's fields, plus a principal auth() found further in.
     const finished = (outcome: Record<string, unknown>): Record<string, unknown> => {
-      const line = { ...fields, ...outcome };
+      const line = Object.assign({}, fields, outcome);
       if (line.principal === undefined && ctx.principal !== undefined) line.principal = ctx.principal;
       return line;
     };
@@ -110,7 +110,7 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
         const line = finished({ duration_ms, outcome: 'error', error_type: error.type });
         // Internal errors are logged whole (the client only saw "Internal error").
         if (error.expose) logger.warn(line, 'request failed');
-        else logger.error({ ...line, err }, 'request failed');
+        else logger.error(Object.assign({}, line, { err }), 'request failed');
         ctx.metadata[ERROR_LOGGED] = true;
         throw err;
       },

@@ -56,7 +56,7 @@ export function tracing(options: TracingOptions = {}): Middleware<Context<any>> 
     if (ctx.kind === 'notification' && !options.notifications) return next();
     const remote = parentOf(ctx);
     const parent = remote
-      ? api.trace.setSpanContext(api.context.active(), { ...remote, isRemote: true })
+      ? api.trace.setSpanContext(api.context.active(), Object.assign({}, remote, { isRemote: true }))
       : api.context.active();
     const target = ctx.target;
     const span = tracer.startSpan(

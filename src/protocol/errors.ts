@@ -117,7 +117,7 @@ export class UnsupportedProtocolVersionError extends RampartError {
   override toJsonRpc(correlationId?: string) {
     const e = super.toJsonRpc(correlationId);
     // MCP puts `supported` and `requested` at the top of `data`.
-    return { ...e, data: { ...(this.details as object), ...(e.data as object) } };
+    return Object.assign({}, e, { data: Object.assign({}, this.details, e.data) });
   }
 }
 
@@ -137,7 +137,7 @@ export class MissingCapabilityError extends RampartError {
 
   override toJsonRpc(correlationId?: string) {
     const e = super.toJsonRpc(correlationId);
-    return { ...e, data: { ...(this.details as object), ...(e.data as object) } };
+    return Object.assign({}, e, { data: Object.assign({}, this.details, e.data) });
   }
 }
 

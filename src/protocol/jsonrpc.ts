@@ -73,12 +73,36 @@ export function isResponse(m: JsonRpcMessage): m is JsonRpcResponse {
   return !('method' in m) && ('result' in m || 'error' in m);
 }
 
+/*
+ * Responses are class instances rather than object literals: V8 may pretenure a literal's allocation
+ * site, and a pretenured response keeps its request's young objects alive (docs/performance.md).
+ */
+class Success implements JsonRpcSuccess {
+  readonly jsonrpc = '2.0' as const;
+  id: JsonRpcId;
+  result: Record<string, unknown>;
+  constructor(id: JsonRpcId, result: Record<string, unknown>) {
+    this.id = id;
+    this.result = result;
+  }
+}
+
+class Failure implements JsonRpcFailure {
+  readonly jsonrpc = '2.0' as const;
+  id: JsonRpcId | null;
+  error: JsonRpcErrorObject;
+  constructor(id: JsonRpcId | null, error: JsonRpcErrorObject) {
+    this.id = id;
+    this.error = error;
+  }
+}
+
 export function success(id: JsonRpcId, result: Record<string, unknown>): JsonRpcSuccess {
-  return { jsonrpc: '2.0', id, result };
+  return new Success(id, result);
 }
 
 export function failure(id: JsonRpcId | null, error: JsonRpcErrorObject): JsonRpcFailure {
-  return { jsonrpc: '2.0', id, error };
+  return new Failure(id, error);
 }
 
 function isValidId(id: unknown): id is JsonRpcId {
@@ -89,50 +113,45 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Why a parsed value is not a JSON-RPC 2.0 message, with its id when one could be read. */
+export interface InvalidMessage {
+  id: JsonRpcId | null;
+  error: JsonRpcErrorObject;
+}
+
+function invalid(id: JsonRpcId | null, why: string): InvalidMessage {
+  return { id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${why}` } };
+}
+
 /**
- * Checks that a parsed value is a well-formed JSON-RPC 2.0 message.
- * Returns the message, or an error object naming what is wrong (and the id, when one could be read).
+ * Checks that a parsed value is a well-formed JSON-RPC 2.0 message: `undefined` when it is (the
+ * value is the message — nothing is allocated on that path), else what is wrong.
  */
-export function validateMessage(
-  value: unknown,
-): { ok: true; message: JsonRpcMessage } | { ok: false; id: JsonRpcId | null; error: JsonRpcErrorObject } {
-  if (!isObject(value)) {
-    return {
-      ok: false,
-      id: null,
-      error: { code: ErrorCode.InvalidRequest, message: 'Invalid Request: not an object' },
-    };
-  }
+export function checkMessage(value: unknown): InvalidMessage | undefined {
+  if (!isObject(value)) return invalid(null, 'not an object');
   const id = isValidId(value.id) ? value.id : null;
-  const invalid = (why: string) => ({
-    ok: false as const,
-    id,
-    error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${why}` },
-  });
-  if (value.jsonrpc !== '2.0') return invalid('jsonrpc must be "2.0"');
+  if (value.jsonrpc !== '2.0') return invalid(id, 'jsonrpc must be "2.0"');
   if ('method' in value) {
     if (typeof value.method !== 'string' || value.method.length === 0)
-      return invalid('method must be a string');
+      return invalid(id, 'method must be a string');
     if ('params' in value && value.params !== undefined && !isObject(value.params)) {
-      return invalid('params must be an object');
+      return invalid(id, 'params must be an object');
     }
-    if ('id' in value) {
-      // MCP forbids null ids on requests.
-      if (!isValidId(value.id)) return invalid('id must be a string or number');
-    }
-    return { ok: true, message: value as unknown as JsonRpcMessage };
+    // MCP forbids null ids on requests.
+    if ('id' in value && !isValidId(value.id)) return invalid(id, 'id must be a string or number');
+    return undefined;
   }
   if ('result' in value || 'error' in value) {
-    if (!('id' in value)) return invalid('response without id');
+    if (!('id' in value)) return invalid(id, 'response without id');
     if ('error' in value) {
       const e = value.error;
       if (!isObject(e) || typeof e.code !== 'number' || typeof e.message !== 'string') {
-        return invalid('malformed error object');
+        return invalid(id, 'malformed error object');
       }
     } else if (!isObject(value.result)) {
-      return invalid('result must be an object');
+      return invalid(id, 'result must be an object');
     }
-    return { ok: true, message: value as unknown as JsonRpcMessage };
+    return undefined;
   }
-  return invalid('neither a request, a notification nor a response');
+  return invalid(id, 'neither a request, a notification nor a response');
 }

@@ -79,32 +79,31 @@ export class Context<Deps = unknown> {
   /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
   replayAnswers: InputResponses | undefined;
 
+  /**
+   * One context per message. (Positional, not an options object: an object literal per request can
+   * be pretenured by V8 and then keep the request's young objects alive — see docs/performance.md.)
+   */
   constructor(
-    init: {
-      method: string;
-      params: Record<string, unknown> | undefined;
-      requestId: JsonRpcId | undefined;
-      session: ContextSession;
-      extra: MessageExtra | undefined;
-      era: Era;
-      protocolVersion: string;
-      deps: Deps;
-      auth?: AuthInfo;
-    },
+    message: { method: string; params?: Record<string, unknown>; id?: JsonRpcId },
+    session: ContextSession,
+    extra: MessageExtra | undefined,
+    era: Era,
+    protocolVersion: string,
+    deps: Deps,
     private readonly baseLogger: Logger,
     /** The `_meta` key that may carry a correlation id (ServerOptions.correlationMetaKey). */
     private readonly correlationMetaKey?: string,
   ) {
-    this.method = init.method;
-    this.params = init.params ?? {};
-    this.requestId = init.requestId;
-    this.kind = init.requestId === undefined ? 'notification' : 'request';
-    this.session = init.session;
-    this.extra = init.extra;
-    this.era = init.era;
-    this.protocolVersion = init.protocolVersion;
-    this.deps = init.deps;
-    this.auth = init.auth ?? (init.extra?.authInfo as AuthInfo | undefined);
+    this.method = message.method;
+    this.params = message.params ?? {};
+    this.requestId = message.id;
+    this.kind = message.id === undefined ? 'notification' : 'request';
+    this.session = session;
+    this.extra = extra;
+    this.era = era;
+    this.protocolVersion = protocolVersion;
+    this.deps = deps;
+    this.auth = extra?.authInfo;
     this.startTime = performance.now();
   }
 
@@ -117,7 +116,7 @@ export class Context<Deps = unknown> {
     if (this._correlationId === undefined) {
       this._correlationId =
         this.extra?.correlationId ??
-        correlationIdOf({ meta: this.meta, metaKey: this.correlationMetaKey }) ??
+        correlationIdOf(undefined, undefined, this.meta, this.correlationMetaKey) ??
         randomUUID();
     }
     return this._correlationId;

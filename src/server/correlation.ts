@@ -27,24 +27,19 @@ function validId(value: unknown): string | undefined {
   return ID.test(id) ? id : undefined;
 }
 
-/** Where a request's correlation id may come from: headers (HTTP), `_meta`, a configured `_meta` key. */
-export interface CorrelationSources {
-  /** The `X-Request-Id` header. */
-  requestIdHeader?: string;
-  /** The `traceparent` header. */
-  traceparentHeader?: string;
-  /** The request's `_meta`. */
-  meta?: Record<string, unknown>;
-  /** A `_meta` key that carries the correlation id (ServerOptions.correlationMetaKey). */
-  metaKey?: string;
-}
-
-/** The correlation id the request carries, if any. */
-export function correlationIdOf(sources: CorrelationSources): string | undefined {
-  const { meta, metaKey } = sources;
+/**
+ * The correlation id a request carries, if any: from the `X-Request-Id` header, a `traceparent`
+ * header, the configured `_meta` key (ServerOptions.correlationMetaKey), or `_meta.traceparent`.
+ */
+export function correlationIdOf(
+  requestIdHeader: string | undefined,
+  traceparentHeader: string | undefined,
+  meta: Record<string, unknown> | undefined,
+  metaKey: string | undefined,
+): string | undefined {
   return (
-    validId(sources.requestIdHeader) ??
-    traceIdOf(sources.traceparentHeader) ??
+    validId(requestIdHeader) ??
+    traceIdOf(traceparentHeader) ??
     (metaKey === undefined ? undefined : validId(meta?.[metaKey])) ??
     traceIdOf(meta?.traceparent)
   );

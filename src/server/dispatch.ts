@@ -127,13 +127,14 @@ async function withInput(
     if (responses !== undefined && (typeof responses !== 'object' || responses === null)) {
       throw new InvalidParamsError('Invalid params: "inputResponses" must be an object');
     }
-    let answers: InputResponses = {};
+    // The answers so far: none on a first call (nothing is allocated for them then).
+    let answers: InputResponses | undefined;
     if (ctx.params.requestState !== undefined) {
       const state = host.requestState.verify(ctx.params.requestState, target);
       answers = state.answers;
       ctx.requestState = state.app;
     }
-    if (responses) answers = { ...answers, ...responses };
+    if (responses) answers = answers === undefined ? responses : Object.assign({}, answers, responses);
     ctx.replayAnswers = answers;
     ctx.inputResponses = responses;
     try {
@@ -144,14 +145,14 @@ async function withInput(
       return {
         resultType: 'input_required',
         ...(result.inputRequests && { inputRequests: result.inputRequests }),
-        requestState: host.requestState.sign({ target, answers, app: result.requestState }),
+        requestState: host.requestState.sign({ target, answers: answers ?? {}, app: result.requestState }),
       };
     } catch (err) {
       if (!(err instanceof InputRequiredSignal)) throw err;
       return {
         resultType: 'input_required',
         inputRequests: err.inputRequests,
-        requestState: host.requestState.sign({ target, answers }),
+        requestState: host.requestState.sign({ target, answers: answers ?? {} }),
       };
     }
   }
@@ -304,7 +305,7 @@ async function listResources(host: DispatchHost, ctx: Context<any>): Promise<unk
     if (t.config.list) dynamic.push(...(await t.config.list(ctx)));
   }
   if (dynamic.length === 0) return listed;
-  return { ...listed, resources: [...(listed.resources as unknown[]), ...dynamic] };
+  return Object.assign({}, listed, { resources: [...(listed.resources as unknown[]), ...dynamic] });
 }
 
 async function subscribe(host: DispatchHost, ctx: Context<any>): Promise<unknown> {

@@ -113,9 +113,9 @@ export class RequestStateCodec {
   }
 
   sign(payload: Omit<RequestStatePayload, 'exp'>): string {
-    const body = Buffer.from(JSON.stringify({ ...payload, exp: Date.now() + this.ttlMs })).toString(
-      'base64url',
-    );
+    const body = Buffer.from(
+      JSON.stringify(Object.assign({}, payload, { exp: Date.now() + this.ttlMs })),
+    ).toString('base64url');
     return `${body}.${this.mac(body).toString('base64url')}`;
   }
 

@@ -53,6 +53,12 @@ export interface SchemaIssue {
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: SchemaIssue[] };
 
+/** A passed validation (a class, not a literal: one per request — see docs/performance.md). */
+class Valid<T> {
+  readonly ok = true as const;
+  constructor(readonly value: T) {}
+}
+
 /** A schema compiled once: its JSON Schema for listings, and a validator for requests and results. */
 export interface CompiledSchema<T = unknown> {
   readonly jsonSchema: JsonSchema;
@@ -110,7 +116,7 @@ function fromStandard<T>(schema: StandardSchemaV1, jsonSchema: JsonSchema): Comp
   ): ValidationResult<T> =>
     r.issues
       ? { ok: false, issues: r.issues.map((i) => ({ path: pathToString(i.path), message: i.message })) }
-      : { ok: true, value: (r as { value: T }).value };
+      : new Valid((r as { value: T }).value);
   return {
     jsonSchema,
     validate(value) {
@@ -130,7 +136,7 @@ function fromJsonSchema<T>(jsonSchema: JsonSchema): CompiledSchema<T> {
   return {
     jsonSchema,
     validate(value) {
-      if (check(value)) return { ok: true, value: value as T };
+      if (check(value)) return new Valid(value as T);
       const issues = (check.errors ?? []).map((e) => ({
         path: e.instancePath.replace(/^\//, '').replaceAll('/', '.'),
         message: e.message ?? 'invalid',

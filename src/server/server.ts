@@ -33,6 +33,7 @@ import {
   META,
   MODERN_VERSIONS,
 } from '../protocol/versions.js';
+import { LiveList } from '../session/live-list.js';
 import { Session, type SessionHost, type SessionLimits } from '../session/session.js';
 import type { Authenticator, MessageExtra, Transport } from '../transports/types.js';
 import { Context, ERROR_LOGGED } from './context.js';
@@ -149,7 +150,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   readonly resources: Registry<ResourceEntry>;
   readonly templates: Registry<ResourceTemplateEntry>;
   readonly prompts: Registry<PromptEntry>;
-  readonly sessions = new Set<Session>();
+  /** Open sessions: connections, legacy HTTP sessions and per-request HTTP sessions alike. */
+  readonly sessions = new LiveList<Session>();
   readonly requestState: RequestStateCodec;
   readonly pageSize: number;
   deps: Deps;
@@ -351,7 +353,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     try {
       await session.start();
     } catch (err) {
-      this.sessions.delete(session);
+      this.sessionClosed(session);
       throw err;
     }
     return session;
@@ -371,7 +373,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     this.composed();
     const session = new Session(transport, this, this.options.limits);
     session.drainOnPeerClose = this.options.drainTimeoutMs ?? 5_000;
-    this.sessions.add(session);
+    session.hostNode = this.sessions.add(session);
     return session;
   }
 
@@ -556,16 +558,12 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
       return id === undefined ? undefined : failure(id, toRampartError(err).toJsonRpc());
     }
     const ctx = new Context<Deps>(
-      {
-        method: msg.method,
-        params: msg.params,
-        requestId: id,
-        session,
-        extra,
-        era,
-        protocolVersion: version,
-        deps: this.deps,
-      },
+      msg,
+      session,
+      extra,
+      era,
+      version,
+      this.deps,
       this.logger,
       this.options.correlationMetaKey,
     );
@@ -643,7 +641,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
 
   /** Adds what the 2026-07-28 era requires on results: `resultType`, cache hints, server identity. */
   private encodeModern(method: string, result: unknown): Record<string, unknown> {
-    const out = { ...(result as Record<string, unknown>) };
+    // A copy into a class instance, not `{ ...result }`: see ModernResult.
+    const out: Record<string, unknown> = Object.assign(new ModernResult(), result);
     const meta = out._meta as Record<string, unknown> | undefined;
     if (out.resultType === undefined) out.resultType = 'complete';
     if (out.resultType === 'complete' && CACHEABLE.has(method)) {
@@ -653,7 +652,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         out.cacheScope = hint?.cacheScope ?? 'private';
     }
     // The common case (no `_meta` of the result's own) shares one pre-serialised object.
-    out._meta = meta === undefined ? this.serverMeta() : { ...meta, [META.serverInfo]: this.info };
+    out._meta =
+      meta === undefined ? this.serverMeta() : Object.assign({}, meta, { [META.serverInfo]: this.info });
     return out;
   }
 
@@ -673,13 +673,23 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
 
   /** SessionHost: a session ended. */
   sessionClosed(session: Session): void {
-    this.sessions.delete(session);
+    if (session.hostNode !== undefined) this.sessions.remove(session.hostNode);
   }
 
   /** SessionHost: an error nobody awaits. */
   reportError(error: Error, session: Session): void {
     this.logger.warn({ err: error, sessionId: session.id }, 'connection error');
   }
+}
+
+/**
+ * A 2026-07-28 result as sent (the handler's result plus `resultType`, cache hints and `_meta`). A
+ * class rather than an object literal: V8 may pretenure a literal's allocation site, and every
+ * result would then keep its request's young objects alive until a full collection
+ * (docs/performance.md).
+ */
+class ModernResult {
+  [key: string]: unknown;
 }
 
 const CACHEABLE = new Set([

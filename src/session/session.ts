@@ -7,15 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { CancelledError, InvalidRequestError, RampartError } from '../protocol/errors.js';
 import {
+  checkMessage,
   ErrorCode,
   failure,
   isRequest,
   isResponse,
+  type JsonRpcErrorObject,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcRequest,
   type JsonRpcResponse,
-  validateMessage,
 } from '../protocol/jsonrpc.js';
 import {
   type ClientCapabilities,
@@ -25,6 +26,7 @@ import {
 } from '../protocol/types.js';
 import { allowsBatches, type Era } from '../protocol/versions.js';
 import type { MessageExtra, Transport } from '../transports/types.js';
+import type { LiveNode } from './live-list.js';
 
 /** What a session asks of the server that owns it. */
 export interface SessionHost {
@@ -97,6 +99,11 @@ function resolveLimits(limits: SessionLimits): Required<SessionLimits> {
 
 const CLOSED: Promise<void> = Promise.resolve();
 
+/** A malformed message's error, in the one error shape. */
+function invalidRequest(error: JsonRpcErrorObject): JsonRpcErrorObject {
+  return { code: error.code, message: error.message, data: { type: 'invalid_request' } };
+}
+
 /** A client's connection to the server. */
 export class Session {
   /** The transport's session id (e.g. `Mcp-Session-Id`), or a fresh random one. */
@@ -120,6 +127,8 @@ export class Session {
   private closed = false;
   private readonly limits: Required<SessionLimits>;
   private idleWaiters: (() => void)[] | undefined;
+  /** The session's place in its host's list of open sessions (set by the host). */
+  hostNode: LiveNode<Session> | undefined;
 
   constructor(
     readonly transport: Transport,
@@ -175,12 +184,12 @@ export class Session {
       void this.receiveBatch(raw, extra);
       return;
     }
-    const checked = validateMessage(raw);
-    if (!checked.ok) {
-      this.send(failure(checked.id, { ...checked.error, data: { type: 'invalid_request' } }));
+    const invalid = checkMessage(raw);
+    if (invalid !== undefined) {
+      this.send(failure(invalid.id, invalidRequest(invalid.error)));
       return;
     }
-    const message = checked.message;
+    const message = raw as JsonRpcMessage;
     if (isResponse(message)) {
       this.settle(message);
       return;
@@ -216,17 +225,18 @@ export class Session {
     }
     const responses = await Promise.all(
       batch.map(async (item): Promise<JsonRpcResponse | undefined> => {
-        const checked = validateMessage(item);
-        if (!checked.ok) return failure(checked.id, { ...checked.error, data: { type: 'invalid_request' } });
-        if (isResponse(checked.message)) {
-          this.settle(checked.message);
+        const invalid = checkMessage(item);
+        if (invalid !== undefined) return failure(invalid.id, invalidRequest(invalid.error));
+        const message = item as JsonRpcMessage;
+        if (isResponse(message)) {
+          this.settle(message);
           return undefined;
         }
-        if ((checked.message as JsonRpcRequest).method === 'initialize') {
-          const id = isRequest(checked.message) ? checked.message.id : null;
+        if ((message as JsonRpcRequest).method === 'initialize') {
+          const id = isRequest(message) ? message.id : null;
           return failure(id, new InvalidRequestError('initialize must not be part of a batch').toJsonRpc());
         }
-        return this.process(checked.message as JsonRpcRequest, extra);
+        return this.process(message as JsonRpcRequest, extra);
       }),
     );
     const out = responses.filter((r): r is JsonRpcResponse => r !== undefined);

@@ -143,16 +143,12 @@ describe('rateLimit()', () => {
 describe('clientIp()', () => {
   const ctxWith = (remoteAddress: string, xff?: string) =>
     new Context(
-      {
-        method: 'tools/call',
-        params: {},
-        requestId: 1,
-        session: { id: 's' } as never,
-        extra: { requestInfo: { remoteAddress, headers: xff ? { 'x-forwarded-for': xff } : {} } },
-        era: 'legacy',
-        protocolVersion: '2025-11-25',
-        deps: undefined,
-      },
+      { method: 'tools/call', params: {}, id: 1 },
+      { id: 's' } as never,
+      { requestInfo: { remoteAddress, headers: xff ? { 'x-forwarded-for': xff } : {} } },
+      'legacy',
+      '2025-11-25',
+      undefined,
       silent,
     );
 

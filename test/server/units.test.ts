@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { RequestStateCodec, UriTemplate } from '../../src/index.js';
 import { compileSchema } from '../../src/server/schema.js';
+import { LiveList } from '../../src/session/live-list.js';
 import { Session, type SessionHost } from '../../src/session/session.js';
 import type { Transport } from '../../src/transports/types.js';
 
@@ -156,5 +157,29 @@ describe('Session.close', () => {
     });
     await throwing.session.close();
     expect(throwing.events).toEqual(['transport closed', 'error: sync failure', 'host told']);
+  });
+});
+
+describe('LiveList', () => {
+  it('adds, removes by handle (idempotently), iterates and clears', () => {
+    const list = new LiveList<string>();
+    const a = list.add('a');
+    const b = list.add('b');
+    const c = list.add('c');
+    expect(list.size).toBe(3);
+    expect(new Set(list)).toEqual(new Set(['a', 'b', 'c']));
+    list.remove(b);
+    list.remove(b);
+    expect(list.size).toBe(2);
+    expect(new Set(list)).toEqual(new Set(['a', 'c']));
+    // A removed node lets go of its value and neighbours.
+    expect(b).toMatchObject({ value: undefined, prev: undefined, next: undefined });
+    list.remove(c);
+    list.remove(a);
+    expect([...list]).toEqual([]);
+    list.add('d');
+    list.clear();
+    expect(list.size).toBe(0);
+    expect([...list]).toEqual([]);
   });
 });

@@ -61,6 +61,11 @@ class NodeExchange implements HttpExchange {
   private _query: URLSearchParams | undefined;
   private _responded = false;
   correlationId: string | undefined = undefined;
+  /**
+   * Headers set before the response, written with it: kept here rather than with `res.setHeader`,
+   * so that Node writes the head straight from one object.
+   */
+  private pendingHeaders: Record<string, string> | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -106,7 +111,9 @@ class NodeExchange implements HttpExchange {
     const declared = Number(req.headers['content-length']);
     if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
+      // Most bodies arrive in one chunk: keep it alone, and collect into an array only past it.
+      let first: Buffer | undefined;
+      let more: Buffer[] | undefined;
       let size = 0;
       const onData = (chunk: Buffer) => {
         size += chunk.length;
@@ -117,38 +124,56 @@ class NodeExchange implements HttpExchange {
           reject(new BodyTooLargeError(limit));
           return;
         }
-        chunks.push(chunk);
+        if (first === undefined) first = chunk;
+        else if (more === undefined) more = [first, chunk];
+        else more.push(chunk);
       };
       req.on('data', onData);
-      req.once('end', () =>
-        resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
-      );
-      req.once('error', reject);
+      // `end` and `error` settle the promise once; `on` spares the wrappers `once` allocates.
+      req.on('end', () => {
+        if (more !== undefined) resolve(Buffer.concat(more).toString('utf8'));
+        else resolve(first === undefined ? '' : first.toString('utf8'));
+      });
+      req.on('error', reject);
     });
   }
 
   onAbort(listener: () => void): void {
     // `close` without `finish` means the client went away before the response was complete.
-    this.res.once('close', () => {
+    // (`close` is emitted once: `on` spares the wrapper `once` would allocate per request.)
+    this.res.on('close', () => {
       if (!this.res.writableFinished) listener();
     });
   }
 
   setHeader(name: string, value: string): void {
-    this.res.setHeader(name, value);
+    if (this.pendingHeaders === undefined) this.pendingHeaders = {};
+    this.pendingHeaders[name.toLowerCase()] = value;
   }
 
+  /** Adds the pending headers under `headers` (the response's own win), in place. */
+  private addPending(headers: Record<string, string>): Record<string, string> {
+    const pending = this.pendingHeaders;
+    if (pending !== undefined)
+      for (const name in pending) if (!(name in headers)) headers[name] = pending[name];
+    return headers;
+  }
+
+  /** Completes the response. `headers` is the caller's own object: the length and pending headers join it. */
   respond(status: number, headers: Record<string, string>, body?: string): void {
     this._responded = true;
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-    this.res.writeHead(status, headers);
+    this.res.writeHead(status, this.addPending(headers));
     this.res.end(body);
   }
 
   stream(status: number, headers: Record<string, string>): StreamSink {
     this._responded = true;
     const res = this.res;
-    res.writeHead(status, headers);
+    res.writeHead(
+      status,
+      this.pendingHeaders === undefined ? headers : this.addPending(Object.assign({}, headers)),
+    );
     res.flushHeaders();
     return {
       write: (chunk) => res.write(chunk),
@@ -215,7 +240,7 @@ export function fetchExchange(request: Request, respondWith: (response: Response
     respond(status, h, body) {
       responded = true;
       complete = true;
-      respondWith(new Response(body ?? null, { status, headers: { ...extraHeaders, ...h } }));
+      respondWith(new Response(body ?? null, { status, headers: Object.assign({}, extraHeaders, h) }));
     },
     stream(status, h) {
       responded = true;
@@ -231,7 +256,7 @@ export function fetchExchange(request: Request, respondWith: (response: Response
           if (!complete) for (const l of abortListeners) l();
         },
       });
-      respondWith(new Response(body, { status, headers: { ...extraHeaders, ...h } }));
+      respondWith(new Response(body, { status, headers: Object.assign({}, extraHeaders, h) }));
       return {
         write(chunk) {
           if (closed) return false;

@@ -10,7 +10,7 @@ import type { Session } from '../../session/session.js';
 import type { MessageExtra, Transport } from '../types.js';
 import { BodyTooLargeError, type HttpExchange } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
-import { authenticateHttp, type Caller, rejectHttp, requestIdOf } from './streamable.js';
+import { authenticateHttp, type Caller, HttpMessageExtra, rejectHttp, requestIdOf } from './streamable.js';
 
 export interface LegacySseOptions {
   /** Path of the event stream. Default `/sse`. */
@@ -153,12 +153,7 @@ export class LegacySse {
       return;
     }
     ex.respond(202, { 'content-type': 'text/plain' }, 'Accepted');
-    entry.transport.onmessage?.(body, {
-      sessionId: id!,
-      correlationId: requestIdOf(ex),
-      authInfo: caller.auth,
-      requestInfo: { headers: ex.headers(), remoteAddress: ex.remoteAddress },
-    });
+    entry.transport.onmessage?.(body, new HttpMessageExtra(ex, id!, requestIdOf(ex), caller.auth));
   }
 
   /** Closes every SSE session, letting in-flight requests finish. */

@@ -13,7 +13,7 @@ import {
 } from '../../protocol/jsonrpc.js';
 import { stringifyMessage } from '../../protocol/serialize.js';
 import { publishTraffic } from '../diagnostics.js';
-import type { MessageExtra, SendOptions, Transport } from '../types.js';
+import type { Authenticator, MessageExtra, SendOptions, Transport } from '../types.js';
 import type { EventStore } from './event-store.js';
 import type { HttpExchange } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
@@ -65,25 +65,68 @@ function retryAfter(error: JsonRpcErrorObject): Record<string, string> | undefin
   return typeof ms === 'number' && ms >= 0 ? { 'retry-after': String(Math.ceil(ms / 1000)) } : undefined;
 }
 
+/**
+ * How an Outbox answers. These do not vary per request: transports build each variant once (per
+ * endpoint, or per legacy session), so a POST allocates no options of its own.
+ */
 export interface OutboxOptions {
   /** The POST carried a JSON array (the answer is one too). */
-  batch: boolean;
+  readonly batch: boolean;
   /** The client accepts SSE and the server prefers it: a stream opens once something besides the answer is sent. */
-  sse: boolean;
+  readonly sse: boolean;
   /** Open the stream at once (long-lived requests such as `subscriptions/listen`). */
-  sseNow?: boolean;
+  readonly sseNow?: boolean;
   /** 2026-07-28 status rules for whole responses. */
-  modern: boolean;
-  headers: Record<string, string>;
-  sseOptions?: SseOptions;
-  /** `WWW-Authenticate` for 401/403 answers. */
-  challenge?: ChallengeFn;
+  readonly modern: boolean;
+  /** Headers of every answer (e.g. `Mcp-Session-Id`). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly sseOptions?: SseOptions;
+  /** Builds `WWW-Authenticate` for 401/403 answers. */
+  readonly authenticator?: Authenticator;
+}
+
+/** The OutboxOptions one endpoint (or one legacy session) answers with, each variant built once. */
+export class OutboxVariants {
+  private readonly built: (OutboxOptions | undefined)[] = [];
+  private builtFor: Authenticator | undefined;
+
+  constructor(
+    private readonly headers: Readonly<Record<string, string>>,
+    private readonly sseOptions: SseOptions | undefined,
+    /** The server's authenticator now (auth() may install it after the endpoint exists). */
+    private readonly authenticator: () => Authenticator | undefined,
+  ) {}
+
+  get(batch: boolean, sse: boolean, modern: boolean, sseNow = false): OutboxOptions {
+    const authenticator = this.authenticator();
+    if (authenticator !== this.builtFor) {
+      this.built.length = 0;
+      this.builtFor = authenticator;
+    }
+    const index = (batch ? 1 : 0) | (sse ? 2 : 0) | (modern ? 4 : 0) | (sseNow ? 8 : 0);
+    let options = this.built[index];
+    if (options === undefined) {
+      options = {
+        batch,
+        sse,
+        sseNow,
+        modern,
+        headers: this.headers,
+        sseOptions: this.sseOptions,
+        authenticator,
+      };
+      this.built[index] = options;
+    }
+    return options;
+  }
 }
 
 /** Answers one POST. */
 export class Outbox {
-  readonly pending: Set<JsonRpcId>;
-  private readonly collected: JsonRpcResponse[] = [];
+  readonly pending = new Set<JsonRpcId>();
+  /** The answer of a single request; a batch collects `answers`. */
+  private answer: JsonRpcResponse | undefined;
+  private answers: JsonRpcResponse[] | undefined;
   sse: SseStream | undefined;
   private done = false;
   /** Called once every request of the POST is answered (or the outbox is abandoned). */
@@ -91,12 +134,14 @@ export class Outbox {
 
   constructor(
     readonly streamId: string,
-    ids: JsonRpcId[],
+    ids: JsonRpcId | readonly JsonRpcId[],
     private readonly ex: HttpExchange,
     private readonly store: EventStore | undefined,
     private readonly options: OutboxOptions,
   ) {
-    this.pending = new Set(ids);
+    if (typeof ids === 'object') for (const id of ids) this.pending.add(id);
+    else this.pending.add(ids);
+    if (options.batch) this.answers = [];
     if (options.sseNow) this.openStream();
   }
 
@@ -107,7 +152,7 @@ export class Outbox {
 
   private openStream(): SseStream {
     if (!this.sse) {
-      const sink = this.ex.stream(200, { ...SSE_HEADERS, ...this.options.headers });
+      const sink = this.ex.stream(200, Object.assign({}, SSE_HEADERS, this.options.headers));
       this.sse = new SseStream(sink, this.streamId, this.store, this.options.sseOptions);
     }
     return this.sse;
@@ -125,7 +170,8 @@ export class Outbox {
     if (!this.sse && this.options.sse && !response) this.openStream();
     if (this.sse) return this.stream(this.sse, message, response);
     if (response) {
-      this.collected.push(message);
+      if (this.answers === undefined) this.answer = message;
+      else this.answers.push(message);
       this.answered(message);
     }
     return DELIVERED;
@@ -149,24 +195,32 @@ export class Outbox {
     this.sse = stream;
   }
 
+  private challenge(error: JsonRpcErrorObject): string | undefined {
+    return this.options.authenticator?.challenge(error, this.ex);
+  }
+
   private finish(): void {
     this.done = true;
     if (this.sse) {
       this.sse.close();
     } else if (!this.ex.responded) {
-      const body = this.options.batch ? this.collected : this.collected[0];
-      const { status, headers } = statusFor(body, this.options.modern, this.options.challenge);
+      const body = this.answers ?? this.answer;
+      const { status, headers } = statusFor(body, this.options.modern, (e) => this.challenge(e));
       const text = Array.isArray(body) ? JSON.stringify(body) : stringifyMessage(body);
-      publishTraffic('http', 'out', text, this.collected.length);
-      this.ex.respond(
-        status,
-        headers === undefined
-          ? { 'content-type': 'application/json', ...this.options.headers }
-          : { 'content-type': 'application/json', ...this.options.headers, ...headers },
-        text,
-      );
+      publishTraffic('http', 'out', text, this.answers === undefined ? 1 : this.answers.length);
+      this.ex.respond(status, this.responseHeaders(headers), text);
     }
+    this.answer = undefined;
     this.onfinish?.();
+  }
+
+  /** A whole response's headers: JSON, the options' headers, and the status' own (the caller's object). */
+  private responseHeaders(extra?: Record<string, string>): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const own = this.options.headers;
+    for (const name in own) headers[name] = own[name];
+    if (extra !== undefined) for (const name in extra) headers[name] = extra[name];
+    return headers;
   }
 
   /** Gives up (session closed): closes the stream; a JSON response gets whatever was collected. */
@@ -175,8 +229,8 @@ export class Outbox {
     this.done = true;
     if (this.sse) this.sse.close(retryMs);
     else if (!this.ex.responded) {
-      const headers = { 'content-type': 'application/json', ...this.options.headers };
-      this.ex.respond(503, headers, JSON.stringify(this.collected));
+      const collected = this.answers ?? (this.answer === undefined ? [] : [this.answer]);
+      this.ex.respond(503, this.responseHeaders(), JSON.stringify(collected));
     }
     this.onfinish?.();
   }

@@ -13,13 +13,14 @@ import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../
 import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
 import { correlationIdOf } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
+import { LiveList, type LiveNode } from '../../session/live-list.js';
 import type { Session } from '../../session/session.js';
 import { publishTraffic } from '../diagnostics.js';
-import type { AuthInfo, AuthRequest, MessageExtra, Transport } from '../types.js';
+import type { AuthInfo, MessageExtra } from '../types.js';
 import { type EventStore, MemoryEventStore } from './event-store.js';
 import { BodyTooLargeError, type HttpExchange } from './exchange.js';
 import { checkModernHeaders } from './headers.js';
-import { type ChallengeFn, HttpSessionTransport, Outbox, RequestTransport } from './outbox.js';
+import { HttpSessionTransport, Outbox, OutboxVariants, RequestTransport } from './outbox.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
 
 export interface StreamableHttpOptions {
@@ -45,21 +46,25 @@ interface LegacySession {
   lastSeen: number;
   /** The principal that opened the session: nobody else may use it. */
   principal: string | undefined;
+  /** How this session's POSTs are answered (with its `Mcp-Session-Id`). */
+  variants: OutboxVariants;
 }
 
 /** Who sent an HTTP request, as the server's authenticator (if any) established. */
-export interface Caller {
-  auth: AuthInfo | undefined;
-  challenge: ChallengeFn | undefined;
-  principal: string | undefined;
+export class Caller {
+  constructor(
+    readonly auth: AuthInfo | undefined,
+    /** A stable identity for session binding (AuthInfo's subject or client id). */
+    readonly principal: string | undefined,
+  ) {}
 }
 
-export const ANONYMOUS: Caller = { auth: undefined, challenge: undefined, principal: undefined };
+export const ANONYMOUS = new Caller(undefined, undefined);
 
 /**
  * Authenticates a request before its body is read (MCP "Authorization"): no or bad credentials
  * answer 401 with a `WWW-Authenticate` challenge naming the protected-resource metadata, and resolve
- * `undefined` (the request is answered).
+ * `undefined` (the request is answered). The exchange is the AuthRequest (header() and path).
  */
 export async function authenticateHttp(
   server: McpServer<any>,
@@ -67,12 +72,10 @@ export async function authenticateHttp(
 ): Promise<Caller | undefined> {
   const authenticator = server.authenticator;
   if (authenticator === undefined) return ANONYMOUS;
-  const request: AuthRequest = { header: (name) => ex.header(name), path: ex.path };
-  const challenge: ChallengeFn = (error) => authenticator.challenge(error, request);
   try {
-    const pending = authenticator.authenticate(request);
+    const pending = authenticator.authenticate(ex);
     const auth = pending instanceof Promise ? await pending : pending;
-    return { auth, challenge, principal: authenticator.principalOf(auth) };
+    return new Caller(auth, authenticator.principalOf(auth));
   } catch (err) {
     const error = toRampartError(err);
     const body = error.toJsonRpc(requestIdOf(ex));
@@ -81,7 +84,7 @@ export async function authenticateHttp(
       rejectHttp(ex, 500, body);
       return undefined;
     }
-    const value = challenge(body);
+    const value = authenticator.challenge(body, ex);
     rejectHttp(
       ex,
       error.code === ErrorCode.Unauthorized ? 401 : 403,
@@ -99,6 +102,11 @@ function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A request (a method and an id), not a notification or a response. */
+function isRequestMessage(m: Record<string, any>): boolean {
+  return 'method' in m && m.id !== undefined && m.id !== null;
+}
+
 function accepts(ex: HttpExchange, type: string): boolean {
   const accept = ex.header('accept');
   if (accept === undefined) return false;
@@ -112,12 +120,7 @@ function accepts(ex: HttpExchange, type: string): boolean {
  */
 export function requestIdOf(ex: HttpExchange, meta?: Record<string, unknown>, metaKey?: string): string {
   ex.correlationId ??=
-    correlationIdOf({
-      requestIdHeader: ex.header('x-request-id'),
-      traceparentHeader: ex.header('traceparent'),
-      meta,
-      metaKey,
-    }) ?? randomUUID();
+    correlationIdOf(ex.header('x-request-id'), ex.header('traceparent'), meta, metaKey) ?? randomUUID();
   return ex.correlationId;
 }
 
@@ -136,6 +139,38 @@ export function rejectHttp(
   );
 }
 
+/** What an HTTP request's messages carry to the session: its headers are read only when asked for. */
+export class HttpMessageExtra implements MessageExtra {
+  private info: HttpRequestInfo | undefined;
+  constructor(
+    private readonly ex: HttpExchange,
+    readonly sessionId: string | undefined,
+    readonly correlationId: string,
+    readonly authInfo: AuthInfo | undefined,
+  ) {}
+
+  get requestInfo(): HttpRequestInfo {
+    this.info ??= new HttpRequestInfo(this.ex);
+    return this.info;
+  }
+}
+
+class HttpRequestInfo {
+  constructor(private readonly ex: HttpExchange) {}
+  get headers(): Record<string, string | string[] | undefined> {
+    return this.ex.headers();
+  }
+  get remoteAddress(): string | undefined {
+    return this.ex.remoteAddress;
+  }
+}
+
+/** Whether a message carries the 2026-07-28 `_meta` envelope (its protocol version). */
+function claimsModern(message: Record<string, any>): boolean {
+  const meta = message.params?._meta;
+  return isObject(meta) && META.protocolVersion in meta;
+}
+
 function httpError(code: number, message: string, type: string): JsonRpcErrorObject {
   return { code, message, data: { type } };
 }
@@ -144,7 +179,7 @@ function httpError(code: number, message: string, type: string): JsonRpcErrorObj
 export class StreamableHttp {
   private readonly sessions = new Map<string, LegacySession>();
   /** Per-request sessions in flight (stateless and 2026-07-28 requests); bounded by open requests. */
-  private readonly ephemeral = new Set<Session>();
+  private readonly ephemeral = new LiveList<Session>();
   private readonly stateful: boolean;
   private readonly store: EventStore | undefined;
   private readonly ttl: number;
@@ -155,6 +190,9 @@ export class StreamableHttp {
   private streamSeq = 0;
   /** Ids of per-request sessions: never sent to clients, so a counter is enough. */
   private ephemeralSeq = 0;
+  /** How per-request sessions' POSTs are answered. */
+  private readonly variants: OutboxVariants;
+  private readonly auth = () => this.server.authenticator;
 
   constructor(
     private readonly server: McpServer<any>,
@@ -165,6 +203,7 @@ export class StreamableHttp {
     this.ttl = options.sessionIdleTtlMs ?? 30 * 60_000;
     this.maxSessions = options.maxSessions ?? 10_000;
     this.maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.variants = new OutboxVariants({}, options.sse, this.auth);
     this.reaper = setInterval(() => this.reap(), Math.min(this.ttl / 2, 60_000));
     this.reaper.unref();
   }
@@ -252,33 +291,31 @@ export class StreamableHttp {
       }
       throw err;
     }
-    let body: unknown;
+    let body: any;
     try {
       body = JSON.parse(text);
       publishTraffic('http', 'in', text, Array.isArray(body) ? body.length : 1);
     } catch {
       return rejectHttp(ex, 400, httpError(ErrorCode.ParseError, 'Parse error', 'parse_error'));
     }
-    const messages = Array.isArray(body) ? body : [body];
-    const meta =
-      isObject(messages[0]) && isObject(messages[0].params?._meta) ? messages[0].params._meta : undefined;
+    // One message or a batch; a single message is not wrapped in an array (nothing allocated for it).
+    const batch = Array.isArray(body);
+    const first: unknown = batch ? body[0] : body;
+    const meta = isObject(first) && isObject(first.params?._meta) ? first.params._meta : undefined;
     ex.setHeader('x-request-id', requestIdOf(ex, meta, this.server.options.correlationMetaKey));
-    if (messages.length === 0 || !messages.every(isObject)) {
+    if (batch ? body.length === 0 || !body.every(isObject) : !isObject(body)) {
       return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, 'Invalid Request', 'invalid_request'));
     }
     const versionHeader = ex.header('mcp-protocol-version')?.trim();
     const modernHeader = versionHeader !== undefined && isModernVersion(versionHeader);
-    const claims = messages.filter(
-      (m) => isObject(m.params?._meta) && META.protocolVersion in m.params._meta,
-    );
-    if (claims.length > 0 || modernHeader) {
-      if (Array.isArray(body)) {
+    if (modernHeader || (batch ? body.some(claimsModern) : claimsModern(body))) {
+      if (batch) {
         const why = 'Batches are not part of protocol 2026-07-28';
         return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, why, 'invalid_request'));
       }
       return this.modern(ex, body as Record<string, any>, caller);
     }
-    return this.legacy(ex, body, messages, caller);
+    return this.legacy(ex, body as Record<string, any> | Record<string, any>[], caller);
   }
 
   /**
@@ -324,29 +361,23 @@ export class StreamableHttp {
     const rejection = this.modernRejection(ex, message);
     if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
     const transport = new RequestTransport(`m${++this.ephemeralSeq}`);
-    const session = this.attachEphemeral(transport);
+    const session = this.server.attach(transport);
+    const node = this.ephemeral.add(session);
     if (id === undefined || !('method' in message)) {
       transport.onmessage?.(message, this.extra(ex, undefined, caller));
       ex.respond(202, {});
-      this.release(session);
+      this.release(session, node);
       return;
     }
     const streaming = message.method === 'subscriptions/listen';
-    const outbox = new Outbox(`${transport.sessionId}/0`, [id], ex, undefined, {
-      batch: false,
-      sse: streaming || this.prefersSse(ex),
-      sseNow: streaming,
-      modern: true,
-      headers: {},
-      sseOptions: this.options.sse,
-      challenge: caller.challenge,
-    });
+    const options = this.variants.get(false, streaming || this.prefersSse(ex), true, streaming);
+    const outbox = new Outbox(`${transport.sessionId}/0`, id, ex, undefined, options);
     transport.outbox = outbox;
-    outbox.onfinish = () => this.release(session);
+    outbox.onfinish = () => this.release(session, node);
     // Closing the stream (or the connection) cancels the request.
     ex.onAbort(() => {
       session.cancel(id, 'client closed the connection');
-      this.release(session);
+      this.release(session, node);
     });
     transport.onmessage?.(message, this.extra(ex, undefined, caller));
   }
@@ -360,8 +391,7 @@ export class StreamableHttp {
   /** Legacy era: sessions (or stateless), JSON or SSE per POST. */
   private async legacy(
     ex: HttpExchange,
-    body: unknown,
-    messages: Record<string, any>[],
+    body: Record<string, any> | Record<string, any>[],
     caller: Caller,
   ): Promise<void> {
     const versionHeader = ex.header('mcp-protocol-version');
@@ -376,13 +406,13 @@ export class StreamableHttp {
         ),
       );
     }
-    const isInit = messages.some((m) => m.method === 'initialize');
+    const batch = Array.isArray(body);
+    const isInit = batch ? body.some((m) => m.method === 'initialize') : body.method === 'initialize';
     let entry: LegacySession | undefined;
-    let ephemeral = false;
     if (!this.stateful) {
-      ephemeral = true;
+      // Served statelessly: a per-request session below.
     } else if (isInit) {
-      if (messages.length > 1) {
+      if (batch && body.length > 1) {
         return rejectHttp(
           ex,
           400,
@@ -394,54 +424,52 @@ export class StreamableHttp {
           ex,
           503,
           httpError(ErrorCode.Overloaded, 'Too many sessions', 'overloaded'),
-          messages[0].id ?? null,
-          {
-            'retry-after': '5',
-          },
+          (batch ? body[0] : body).id ?? null,
+          { 'retry-after': '5' },
         );
       }
       entry = await this.open(caller);
     } else {
-      const found = this.find(ex, caller);
-      if (!found.ok) return;
-      entry = found.entry;
+      entry = this.find(ex, caller);
+      if (entry === undefined) return;
     }
     let session: Session;
     let transport: HttpSessionTransport;
+    /** The per-request session's place among the in-flight ones (stateless mode). */
+    let node: LiveNode<Session> | undefined;
     if (entry) {
       ({ session, transport } = entry);
       entry.lastSeen = Date.now();
     } else {
       transport = new HttpSessionTransport(`s${++this.ephemeralSeq}`, undefined);
-      session = this.attachEphemeral(transport);
+      session = this.server.attach(transport);
+      node = this.ephemeral.add(session);
     }
-    const headers: Record<string, string> = entry ? { 'mcp-session-id': transport.sessionId } : {};
-    const ids = messages
-      .filter((m) => 'method' in m && m.id !== undefined && m.id !== null)
-      .map((m) => m.id as JsonRpcId);
+    const variants = entry ? entry.variants : this.variants;
+    // The ids of the requests (not notifications or responses) the POST carries.
+    const ids = batch ? body.filter(isRequestMessage).map((m) => m.id as JsonRpcId) : undefined;
     const extra = this.extra(ex, entry ? transport.sessionId : undefined, caller);
-    if (ids.length === 0) {
+    if (batch ? ids!.length === 0 : !isRequestMessage(body)) {
       // Notifications and responses only: accepted.
-      ex.respond(202, headers);
+      ex.respond(202, entry ? { 'mcp-session-id': transport.sessionId } : {});
       transport.onmessage?.(body, extra);
-      if (ephemeral) this.release(session, 1_000);
+      if (node) this.release(session, node, 1_000);
       return;
     }
     const useSse = this.prefersSse(ex);
     const streamId = `${transport.sessionId}/${++this.streamSeq}`;
-    const outbox = new Outbox(streamId, ids, ex, entry ? this.store : undefined, {
-      batch: Array.isArray(body),
-      sse: useSse,
-      modern: false,
-      headers,
-      sseOptions: this.options.sse,
-      challenge: caller.challenge,
-    });
+    const outbox = new Outbox(
+      streamId,
+      ids ?? (body as Record<string, any>).id,
+      ex,
+      entry ? this.store : undefined,
+      variants.get(batch, useSse, false),
+    );
     transport.register(outbox);
     const registered = outbox.onfinish;
     outbox.onfinish = () => {
       registered?.();
-      if (ephemeral) this.release(session);
+      if (node) this.release(session, node);
     };
     ex.onAbort(() => {
       // Stop writing to the dead connection; what follows is recorded for a resumption, if any.
@@ -476,11 +504,11 @@ export class StreamableHttp {
       );
     }
     const found = this.find(ex, caller);
-    if (!found.ok) return;
-    const { transport } = found.entry;
-    found.entry.lastSeen = Date.now();
+    if (found === undefined) return;
+    const { transport } = found;
+    found.lastSeen = Date.now();
     const lastEventId = ex.header('last-event-id');
-    const headers = { ...SSE_HEADERS, 'mcp-session-id': transport.sessionId };
+    const headers = Object.assign({}, SSE_HEADERS, { 'mcp-session-id': transport.sessionId });
     if (lastEventId && this.store) {
       const streamId = await this.store.streamOf(lastEventId);
       if (streamId?.startsWith(`${transport.sessionId}/`)) {
@@ -532,14 +560,14 @@ export class StreamableHttp {
       );
     }
     const found = this.find(ex, caller);
-    if (!found.ok) return;
-    this.sessions.delete(found.entry.transport.sessionId);
-    await found.entry.session.close();
+    if (found === undefined) return;
+    this.sessions.delete(found.transport.sessionId);
+    await found.session.close();
     ex.respond(200, {});
   }
 
   /** Looks up the session a request names; answers 400/404 itself when it cannot. */
-  private find(ex: HttpExchange, caller: Caller): { ok: true; entry: LegacySession } | { ok: false } {
+  private find(ex: HttpExchange, caller: Caller): LegacySession | undefined {
     const id = ex.header('mcp-session-id');
     if (id === undefined) {
       rejectHttp(
@@ -551,12 +579,12 @@ export class StreamableHttp {
           'session_required',
         ),
       );
-      return { ok: false };
+      return undefined;
     }
     const entry = this.sessions.get(id);
     if (!entry || entry.session.isClosed) {
       rejectHttp(ex, 404, httpError(ErrorCode.InvalidRequest, 'Session not found', 'session_not_found'));
-      return { ok: false };
+      return undefined;
     }
     // A session is bound to the principal that opened it: another token cannot use its id.
     if (entry.principal !== caller.principal) {
@@ -565,38 +593,33 @@ export class StreamableHttp {
         403,
         httpError(ErrorCode.Forbidden, 'Session belongs to another principal', 'session_forbidden'),
       );
-      return { ok: false };
+      return undefined;
     }
-    return { ok: true, entry };
+    return entry;
   }
 
   private async open(caller: Caller): Promise<LegacySession> {
     const transport = new HttpSessionTransport(randomBytes(16).toString('hex'), this.store);
     const session = this.server.attach(transport);
-    const entry = { session, transport, lastSeen: Date.now(), principal: caller.principal };
+    const entry: LegacySession = {
+      session,
+      transport,
+      lastSeen: Date.now(),
+      principal: caller.principal,
+      variants: new OutboxVariants({ 'mcp-session-id': transport.sessionId }, this.options.sse, this.auth),
+    };
     this.sessions.set(transport.sessionId, entry);
     transport.onclose = () => this.sessions.delete(transport.sessionId);
     return entry;
   }
 
   private extra(ex: HttpExchange, sessionId: string | undefined, caller: Caller): MessageExtra {
-    return {
-      sessionId,
-      correlationId: requestIdOf(ex),
-      authInfo: caller.auth,
-      requestInfo: { headers: ex.headers(), remoteAddress: ex.remoteAddress },
-    };
+    return new HttpMessageExtra(ex, sessionId, requestIdOf(ex), caller.auth);
   }
 
-  /** A per-request session, tracked until it ends so that close() can drain it. */
-  private attachEphemeral(transport: Transport): Session {
-    const session = this.server.attach(transport);
-    this.ephemeral.add(session);
-    return session;
-  }
-
-  private release(session: Session, drainMs?: number): void {
-    this.ephemeral.delete(session);
+  /** Ends a per-request session (tracked in `ephemeral` while in flight, so that close() drains it). */
+  private release(session: Session, node: LiveNode<Session>, drainMs?: number): void {
+    this.ephemeral.remove(node);
     void session.close(drainMs);
   }
 

@@ -1,0 +1,29 @@
+/**
+ * Per-request objects die young (docs/performance.md): an object literal on the request path that
+ * V8 pretenures drags each request into the old generation, which once doubled the cost of a call.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+describe('the per-request path', () => {
+  it('leaves (almost) nothing of a tools/call in the old generation', async () => {
+    // A fresh process: the heap holds nothing of other tests, and pretenuring starts undecided.
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/fixtures/promotion.ts'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      timeout: 60_000,
+    });
+    const report = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      failed: number;
+      scavenges: number;
+      promotedPerRequest: number;
+    };
+    expect(report.failed).toBe(0);
+    // Enough young collections ran for the measure to mean something.
+    expect(report.scavenges).toBeGreaterThan(10);
+    // ~25 bytes a request when objects die young; ~2,200 when the request graph is pretenured.
+    expect(report.promotedPerRequest).toBeLessThan(500);
+  }, 90_000);
+});
