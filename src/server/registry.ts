@@ -32,6 +32,9 @@ export class InvalidCursorError extends Error {}
 export class Registry<E extends { key: string; descriptor: D }, D = E['descriptor']> {
   private readonly entries = new Map<string, E>();
   private listing: D[] | undefined;
+  /** Pages of the current listing by offset, each pre-serialised (at most one per page). */
+  private pages = new Map<number, Page<D>>();
+  private pagesOf = 0;
   private version = 0;
 
   constructor(
@@ -81,6 +84,7 @@ export class Registry<E extends { key: string; descriptor: D }, D = E['descripto
 
   private changed(): void {
     this.listing = undefined;
+    this.pages.clear();
     this.version++;
     this.onChange();
   }
@@ -105,8 +109,18 @@ export class Registry<E extends { key: string; descriptor: D }, D = E['descripto
     if (pageSize <= 0 || (offset === 0 && all.length <= pageSize)) {
       return offset === 0 ? { items: all } : { items: all.slice(offset) };
     }
-    const end = offset + pageSize;
-    const items = all.slice(offset, end);
-    return end < all.length ? { items, nextCursor: encodeCursor(end, this.version) } : { items };
+    // Pages are computed (and serialised) once per listing: offsets come from our own cursors.
+    if (pageSize !== this.pagesOf) {
+      this.pages.clear();
+      this.pagesOf = pageSize;
+    }
+    let page = this.pages.get(offset);
+    if (page === undefined) {
+      const end = offset + pageSize;
+      const items = preserialize(all.slice(offset, end));
+      page = end < all.length ? { items, nextCursor: encodeCursor(end, this.version) } : { items };
+      this.pages.set(offset, page);
+    }
+    return page;
   }
 }

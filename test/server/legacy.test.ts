@@ -324,6 +324,21 @@ describe('legacy era through the SDK v1 client', () => {
     }
     expect(names).toHaveLength(14);
     expect(new Set(names).size).toBe(14);
+    // Pages are cached per listing: asking again answers the same, and a change starts afresh.
+    expect(await client.listTools({ cursor: first.nextCursor })).toEqual(
+      await client.listTools({ cursor: first.nextCursor }),
+    );
+    server.tool('added_later', () => 'ok');
+    const stale = await client.listTools({ cursor: first.nextCursor }).catch((e) => e);
+    expect(stale.code).toBe(-32602);
+    const listed: string[] = [];
+    let fresh: string | undefined;
+    do {
+      const page = await client.listTools(fresh ? { cursor: fresh } : {});
+      listed.push(...page.tools.map((t) => t.name));
+      fresh = page.nextCursor;
+    } while (fresh);
+    expect(listed).toEqual([...names, 'added_later']);
     const err = await client.listTools({ cursor: 'garbage' }).catch((e) => e);
     expect(err.code).toBe(-32602);
   });
