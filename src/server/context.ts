@@ -2,13 +2,12 @@
  * The Context every middleware and handler receives: one object per message, cheap to create —
  * the signal, logger, correlation id and metadata bag are built only when first used.
  */
-import { randomUUID } from 'node:crypto';
 import { CancelledError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import type { ClientCapabilities, Implementation, LoggingLevel } from '../protocol/types.js';
 import { type Era, META } from '../protocol/versions.js';
 import type { AuthInfo, MessageExtra } from '../transports/types.js';
-import { correlationIdOf } from './correlation.js';
+import { correlationIdOf, newCorrelationId } from './correlation.js';
 import {
   type InputRequest,
   InputRequiredSignal,
@@ -110,14 +109,14 @@ export class Context<Deps = unknown> {
   /**
    * A per-request id for logs, metrics and error data: the one the transport established (HTTP
    * `X-Request-Id` or `traceparent`), else the configured `_meta` key, else the trace id of
-   * `_meta.traceparent`, else a fresh UUID.
+   * `_meta.traceparent`, else a fresh one (newCorrelationId).
    */
   get correlationId(): string {
     if (this._correlationId === undefined) {
       this._correlationId =
         this.extra?.correlationId ??
         correlationIdOf(undefined, undefined, this.meta, this.correlationMetaKey) ??
-        randomUUID();
+        newCorrelationId();
     }
     return this._correlationId;
   }

@@ -369,6 +369,14 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     return session;
   }
 
+  /**
+   * A session for a one-request transport whose messages the caller hands to `session.receive()`
+   * itself (the HTTP transports' per-request sessions): no callbacks are wired, nothing started.
+   */
+  requestSession(transport: Transport): Session {
+    return this.open(transport);
+  }
+
   private open(transport: Transport): Session {
     this.composed();
     const session = new Session(transport, this, this.options.limits);

@@ -27,6 +27,7 @@ import {
 import { allowsBatches, type Era } from '../protocol/versions.js';
 import type { MessageExtra, Transport } from '../transports/types.js';
 import type { LiveNode } from './live-list.js';
+import { SmallMap } from './small-map.js';
 
 /** What a session asks of the server that owns it. */
 export interface SessionHost {
@@ -116,7 +117,7 @@ export class Session {
   initialized = false;
   /** The minimum level for `notifications/message`; unset sends everything. */
   logLevel: LoggingLevel | undefined;
-  readonly inflight = new Map<JsonRpcId, Inflight>();
+  readonly inflight = new SmallMap<JsonRpcId, Inflight>();
   private _state: Map<string, unknown> | undefined;
   private _subscriptions: Set<string> | undefined;
   /** Server→client requests awaiting answers (created on the first one). */

@@ -49,7 +49,7 @@ describe('logging()', () => {
     const finish = lines.find((l) => l.msg === 'request finished' && l.method === 'tools/call');
     expect(finish).toMatchObject({ level: 30, target: 'work', outcome: 'ok', event: 'mcp.request' });
     expect(typeof finish.duration_ms).toBe('number');
-    expect(finish.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(finish.correlationId).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
     expect(finish.sessionId).toMatch(/^[0-9a-f]{32}$/);
     expect(finish.params).toBeUndefined();
   });
@@ -126,7 +126,7 @@ describe('logging()', () => {
       headers: { 'content-type': 'text/plain' },
       body: 'x',
     });
-    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
   });
 
   it('takes the id from a traceparent header or a configured _meta key, and returns it', async () => {

@@ -96,7 +96,7 @@ describe('legacy era through the SDK v1 client', () => {
     expect(hidden.message).not.toContain('hunter2');
     expect(JSON.stringify(hidden.data)).not.toContain('hunter2');
     expect(hidden.data).toMatchObject({ type: 'internal' });
-    expect(hidden.data.correlationId).toMatch(/[0-9a-f-]{36}/);
+    expect(hidden.data.correlationId).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
   });
 
   it('refuses structured output that does not match the outputSchema', async () => {

@@ -12,6 +12,7 @@ import {
   type JsonRpcResponse,
 } from '../../protocol/jsonrpc.js';
 import { stringifyMessage } from '../../protocol/serialize.js';
+import { SmallMap } from '../../session/small-map.js';
 import { publishTraffic } from '../diagnostics.js';
 import type { Authenticator, MessageExtra, SendOptions, Transport } from '../types.js';
 import type { EventStore } from './event-store.js';
@@ -123,7 +124,8 @@ export class OutboxVariants {
 
 /** Answers one POST. */
 export class Outbox {
-  readonly pending = new Set<JsonRpcId>();
+  /** The ids of the POST's requests still unanswered. */
+  readonly pending = new SmallMap<JsonRpcId, true>();
   /** The answer of a single request; a batch collects `answers`. */
   private answer: JsonRpcResponse | undefined;
   private answers: JsonRpcResponse[] | undefined;
@@ -139,8 +141,8 @@ export class Outbox {
     private readonly store: EventStore | undefined,
     private readonly options: OutboxOptions,
   ) {
-    if (typeof ids === 'object') for (const id of ids) this.pending.add(id);
-    else this.pending.add(ids);
+    if (typeof ids === 'object') for (const id of ids) this.pending.set(id, true);
+    else this.pending.set(ids, true);
     if (options.batch) this.answers = [];
     if (options.sseNow) this.openStream();
   }
@@ -295,11 +297,11 @@ export class HttpSessionTransport implements Transport {
 
   /** Registers a POST's outbox for its request ids. */
   register(outbox: Outbox): void {
-    for (const id of outbox.pending) this.routes.set(id, outbox);
+    for (const id of outbox.pending.keys()) this.routes.set(id, outbox);
     this.outboxes.set(outbox.streamId, outbox);
     outbox.onfinish = () => {
       this.outboxes.delete(outbox.streamId);
-      for (const id of outbox.pending) this.routes.delete(id);
+      for (const id of outbox.pending.keys()) this.routes.delete(id);
     };
   }
 

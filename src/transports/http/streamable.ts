@@ -7,11 +7,11 @@
  *   reaped. Streams are resumable with `Last-Event-ID` through an EventStore. A stateless mode
  *   serves legacy requests without sessions.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { toRampartError } from '../../protocol/errors.js';
 import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
-import { correlationIdOf } from '../../server/correlation.js';
+import { correlationIdOf, newCorrelationId } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
 import { LiveList, type LiveNode } from '../../session/live-list.js';
 import type { Session } from '../../session/session.js';
@@ -115,12 +115,12 @@ function accepts(ex: HttpExchange, type: string): boolean {
 
 /**
  * The correlation id of an HTTP request, fixed on first use: from its headers (`X-Request-Id`,
- * `traceparent`) or, once the body is known, its `_meta` — else a fresh UUID. It is echoed as
+ * `traceparent`) or, once the body is known, its `_meta` — else a fresh one. It is echoed as
  * `X-Request-Id` on the response and carried into every context of the request.
  */
 export function requestIdOf(ex: HttpExchange, meta?: Record<string, unknown>, metaKey?: string): string {
   ex.correlationId ??=
-    correlationIdOf(ex.header('x-request-id'), ex.header('traceparent'), meta, metaKey) ?? randomUUID();
+    correlationIdOf(ex.header('x-request-id'), ex.header('traceparent'), meta, metaKey) ?? newCorrelationId();
   return ex.correlationId;
 }
 
@@ -361,10 +361,10 @@ export class StreamableHttp {
     const rejection = this.modernRejection(ex, message);
     if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
     const transport = new RequestTransport(`m${++this.ephemeralSeq}`);
-    const session = this.server.attach(transport);
+    const session = this.server.requestSession(transport);
     const node = this.ephemeral.add(session);
     if (id === undefined || !('method' in message)) {
-      transport.onmessage?.(message, this.extra(ex, undefined, caller));
+      session.receive(message, this.extra(ex, undefined, caller));
       ex.respond(202, {});
       this.release(session, node);
       return;
@@ -379,7 +379,7 @@ export class StreamableHttp {
       session.cancel(id, 'client closed the connection');
       this.release(session, node);
     });
-    transport.onmessage?.(message, this.extra(ex, undefined, caller));
+    session.receive(message, this.extra(ex, undefined, caller));
   }
 
   private prefersSse(ex: HttpExchange): boolean {
@@ -442,7 +442,7 @@ export class StreamableHttp {
       entry.lastSeen = Date.now();
     } else {
       transport = new HttpSessionTransport(`s${++this.ephemeralSeq}`, undefined);
-      session = this.server.attach(transport);
+      session = this.server.requestSession(transport);
       node = this.ephemeral.add(session);
     }
     const variants = entry ? entry.variants : this.variants;
@@ -452,7 +452,7 @@ export class StreamableHttp {
     if (batch ? ids!.length === 0 : !isRequestMessage(body)) {
       // Notifications and responses only: accepted.
       ex.respond(202, entry ? { 'mcp-session-id': transport.sessionId } : {});
-      transport.onmessage?.(body, extra);
+      session.receive(body, extra);
       if (node) this.release(session, node, 1_000);
       return;
     }
@@ -476,9 +476,9 @@ export class StreamableHttp {
       outbox.sse?.close();
       // With a store, the stream can be resumed: keep the requests running. Without, cancel them.
       if (entry && this.store && useSse) return;
-      for (const id of outbox.pending) session.cancel(id, 'client closed the connection');
+      for (const id of outbox.pending.keys()) session.cancel(id, 'client closed the connection');
     });
-    transport.onmessage?.(body, extra);
+    session.receive(body, extra);
   }
 
   /** GET: the standalone server→client stream of a session, or the resumption of a dropped one. */
