@@ -191,16 +191,24 @@ export class HttpRouter {
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   };
 
-  async handle(ex: HttpExchange): Promise<void> {
+  /**
+   * Routes one request. Resolves (when it returns a promise at all) once the request is handed on;
+   * failures it could not answer itself reject. `serve()` wraps it for the adapters.
+   */
+  handle(ex: HttpExchange): Promise<void> | undefined {
     // Mounted handlers (Express, Hono...) may see traffic before anyone called start().
-    if (!this.server.started) await this.server.start();
+    if (!this.server.started) return this.server.start().then(() => this.route(ex));
+    return this.route(ex);
+  }
+
+  private route(ex: HttpExchange): Promise<void> | undefined {
     if (!this.allowed(ex)) {
       rejectHttp(ex, 403, {
         code: ErrorCode.Forbidden,
         message: 'Forbidden: Host or Origin not allowed',
         data: { type: 'forbidden_origin' },
       });
-      return;
+      return undefined;
     }
     if (ex.path === this.path) return this.mcp.handle(ex);
     if (this.sse?.handles(ex.path)) return this.sse.handle(ex);
@@ -212,6 +220,16 @@ export class HttpRouter {
       message: `Not found: ${ex.path}`,
       data: { type: 'not_found' },
     });
+    return undefined;
+  }
+
+  /** Handles a request for an adapter: whatever fails unanswered gets a 500 and a log line. */
+  serve(ex: HttpExchange): void {
+    try {
+      this.handle(ex)?.catch((err) => failSafe(ex, err, this.server));
+    } catch (err) {
+      failSafe(ex, err, this.server);
+    }
   }
 }
 
@@ -229,8 +247,7 @@ function failSafe(ex: HttpExchange, err: unknown, server: McpServer<any>): void 
 export function nodeHandler(server: McpServer<any>, options: HttpOptions = {}) {
   const router = new HttpRouter(server, options);
   const handler = (req: IncomingMessage & { body?: unknown }, res: ServerResponse): void => {
-    const ex = nodeExchange(req, res, req.body);
-    router.handle(ex).catch((err) => failSafe(ex, err, server));
+    router.serve(nodeExchange(req, res, req.body));
   };
   return Object.assign(handler, { router, close: (drainMs?: number) => router.close(drainMs) });
 }
@@ -241,8 +258,7 @@ export function fetchHandler(server: McpServer<any>, options: HttpOptions = {}) 
   const router = new HttpRouter(server, { ...options, websocket: false });
   const handler = (request: Request): Promise<Response> =>
     new Promise<Response>((resolve) => {
-      const ex = fetchExchange(request, resolve);
-      router.handle(ex).catch((err) => failSafe(ex, err, server));
+      router.serve(fetchExchange(request, resolve));
     });
   return Object.assign(handler, { router, close: (drainMs?: number) => router.close(drainMs) });
 }
@@ -253,8 +269,7 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
   const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 3000);
   const router = new HttpRouter(server, options, host);
   const http = createHttpServer((req, res) => {
-    const ex = nodeExchange(req, res);
-    router.handle(ex).catch((err) => failSafe(ex, err, server));
+    router.serve(nodeExchange(req, res));
   });
   http.on('upgrade', router.upgrade);
   http.requestTimeout = options.requestTimeoutMs ?? 30_000;

@@ -48,7 +48,8 @@ export interface DispatchHost {
   onEvent(listener: (event: { kind: string; uri?: string }) => void): () => void;
 }
 
-type MethodFn = (host: DispatchHost, ctx: Context<any>) => Promise<unknown>;
+/** A method's implementation: its result, or a promise of it (the server awaits either). */
+type MethodFn = (host: DispatchHost, ctx: Context<any>) => unknown;
 
 const BOTH: Era[] = ['legacy', 'modern'];
 const LEGACY: Era[] = ['legacy'];
@@ -115,56 +116,99 @@ function checked(result: unknown, what: string): unknown {
  * Runs a handler that may need client input (tools/call, prompts/get, resources/read), in either era:
  * modern — `input_required` results with a signed `requestState`, handlers replayed on retry;
  * legacy — embedded requests fulfilled as real server→client requests, then the handler re-entered.
+ * `run` may answer synchronously; the common path (no input needed) adds no promise of its own.
  */
-async function withInput(
+function withInput(
   host: DispatchHost,
   ctx: Context<any>,
-  target: string,
+  kind: string,
+  name: string,
+  run: () => unknown,
+): unknown {
+  if (ctx.era === 'modern') prepareReplay(host, ctx, kind, name);
+  let out: unknown;
+  try {
+    out = run();
+  } catch (err) {
+    return inputSignalled(host, ctx, kind, name, err);
+  }
+  if (out instanceof Promise) {
+    return out.then(
+      (result) => settled(host, ctx, kind, name, result, run),
+      (err) => inputSignalled(host, ctx, kind, name, err),
+    );
+  }
+  return settled(host, ctx, kind, name, out, run);
+}
+
+/** Modern era: the answers of earlier rounds (signed in `requestState`) plus this retry's responses. */
+function prepareReplay(host: DispatchHost, ctx: Context<any>, kind: string, name: string): void {
+  const responses = ctx.params.inputResponses as InputResponses | undefined;
+  if (responses !== undefined && (typeof responses !== 'object' || responses === null)) {
+    throw new InvalidParamsError('Invalid params: "inputResponses" must be an object');
+  }
+  // The answers so far: none on a first call (nothing is allocated for them then).
+  let answers: InputResponses | undefined;
+  if (ctx.params.requestState !== undefined) {
+    const state = host.requestState.verify(ctx.params.requestState, `${kind}:${name}`);
+    answers = state.answers;
+    ctx.requestState = state.app;
+  }
+  if (responses) answers = answers === undefined ? responses : Object.assign({}, answers, responses);
+  ctx.replayAnswers = answers;
+  ctx.inputResponses = responses;
+}
+
+/** A handler's result: passed through, unless it asks for input. */
+function settled(
+  host: DispatchHost,
+  ctx: Context<any>,
+  kind: string,
+  name: string,
+  result: unknown,
+  run: () => unknown,
+): unknown {
+  if (!isInputRequiredResult(result)) return result;
+  if (ctx.era !== 'modern') return legacyRounds(ctx, result, run);
+  for (const request of Object.values(result.inputRequests ?? {}))
+    requireCapability(ctx.clientCapabilities, request.method);
+  return {
+    resultType: 'input_required',
+    ...(result.inputRequests && { inputRequests: result.inputRequests }),
+    requestState: host.requestState.sign({
+      target: `${kind}:${name}`,
+      answers: ctx.replayAnswers ?? {},
+      app: result.requestState,
+    }),
+  };
+}
+
+/** A handler that awaited `ctx.elicit()` (and the like) on the modern era suspends with its requests. */
+function inputSignalled(host: DispatchHost, ctx: Context<any>, kind: string, name: string, err: unknown) {
+  if (ctx.era !== 'modern' || !(err instanceof InputRequiredSignal)) throw err;
+  return {
+    resultType: 'input_required',
+    inputRequests: err.inputRequests,
+    requestState: host.requestState.sign({ target: `${kind}:${name}`, answers: ctx.replayAnswers ?? {} }),
+  };
+}
+
+/** Legacy era: fulfils an input_required result's requests as server→client requests, then re-enters. */
+async function legacyRounds(
+  ctx: Context<any>,
+  first: { inputRequests?: InputRequests; requestState?: string },
   run: () => unknown,
 ): Promise<unknown> {
-  if (ctx.era === 'modern') {
-    const responses = ctx.params.inputResponses as InputResponses | undefined;
-    if (responses !== undefined && (typeof responses !== 'object' || responses === null)) {
-      throw new InvalidParamsError('Invalid params: "inputResponses" must be an object');
-    }
-    // The answers so far: none on a first call (nothing is allocated for them then).
-    let answers: InputResponses | undefined;
-    if (ctx.params.requestState !== undefined) {
-      const state = host.requestState.verify(ctx.params.requestState, target);
-      answers = state.answers;
-      ctx.requestState = state.app;
-    }
-    if (responses) answers = answers === undefined ? responses : Object.assign({}, answers, responses);
-    ctx.replayAnswers = answers;
-    ctx.inputResponses = responses;
-    try {
-      const result = await run();
-      if (!isInputRequiredResult(result)) return result;
-      for (const request of Object.values(result.inputRequests ?? {}))
-        requireCapability(ctx.clientCapabilities, request.method);
-      return {
-        resultType: 'input_required',
-        ...(result.inputRequests && { inputRequests: result.inputRequests }),
-        requestState: host.requestState.sign({ target, answers: answers ?? {}, app: result.requestState }),
-      };
-    } catch (err) {
-      if (!(err instanceof InputRequiredSignal)) throw err;
-      return {
-        resultType: 'input_required',
-        inputRequests: err.inputRequests,
-        requestState: host.requestState.sign({ target, answers: answers ?? {} }),
-      };
-    }
-  }
-  for (let round = 0; ; round++) {
-    const result = await run();
-    if (!isInputRequiredResult(result)) return result;
+  let result: unknown = first;
+  for (let round = 0; isInputRequiredResult(result); round++) {
     if (round >= MAX_INPUT_ROUNDS) {
       throw new RampartError('input_rounds_exceeded', ErrorCode.InternalError, 'Too many input rounds');
     }
     ctx.inputResponses = await fulfil(ctx, result.inputRequests ?? {});
     ctx.requestState = result.requestState;
+    result = await run();
   }
+  return result;
 }
 
 async function fulfil(ctx: Context<any>, requests: InputRequests): Promise<InputResponses> {
@@ -214,7 +258,7 @@ async function discover(host: DispatchHost): Promise<unknown> {
   return result;
 }
 
-async function callTool(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
+function callTool(host: DispatchHost, ctx: Context<any>): unknown {
   const name = stringParam(ctx, 'name');
   const tool = host.tools.get(name);
   if (!tool) throw new NotFoundError(`Unknown tool: ${name}`, { details: { name } });
@@ -223,43 +267,63 @@ async function callTool(host: DispatchHost, ctx: Context<any>): Promise<unknown>
     throw new InvalidParamsError('Invalid params: "arguments" must be an object');
   }
   const validated = validate(tool.input, rawArgs, `arguments for tool ${name}`);
-  const args = validated instanceof Promise ? await validated : validated;
-  const result = await withInput(host, ctx, `tools/call:${name}`, async () => {
-    try {
-      const value = await tool.handler(args, ctx);
-      return isInputRequiredResult(value) ? value : toCallToolResult(value, tool.output !== undefined);
-    } catch (err) {
-      if (err instanceof ToolError) return { content: [{ type: 'text', text: err.message }], isError: true };
-      throw err;
-    }
-  });
-  if (tool.output && !isInputRequiredResult(result)) {
-    const r = result as { isError?: boolean; structuredContent?: unknown };
-    if (!r.isError) {
-      if (r.structuredContent === undefined) {
-        throw new RampartError(
-          'invalid_tool_output',
-          ErrorCode.InternalError,
-          `Tool ${name} has an outputSchema but returned no structuredContent`,
-          { expose: true },
-        );
-      }
-      const check = (await tool.output.validate(r.structuredContent)) as {
-        ok: boolean;
-        issues?: SchemaIssue[];
-      };
-      if (!check.ok) {
-        throw new RampartError(
-          'invalid_tool_output',
-          ErrorCode.InternalError,
-          `Tool ${name} returned structuredContent that does not match its outputSchema`,
-          {
-            expose: true,
-            details: check.issues,
-          },
-        );
-      }
-    }
+  return validated instanceof Promise
+    ? validated.then((args) => invokeTool(host, ctx, tool, name, args))
+    : invokeTool(host, ctx, tool, name, validated);
+}
+
+function invokeTool(host: DispatchHost, ctx: Context<any>, tool: ToolEntry, name: string, args: unknown) {
+  const result = withInput(host, ctx, 'tools/call', name, () => runTool(tool, args, ctx));
+  if (!tool.output) return result;
+  return result instanceof Promise
+    ? result.then((r) => checkOutput(tool, name, r))
+    : checkOutput(tool, name, result);
+}
+
+/** The tool's value as a CallToolResult; a ToolError becomes an `isError` result. */
+function runTool(tool: ToolEntry, args: unknown, ctx: Context<any>): unknown {
+  let value: unknown;
+  try {
+    value = tool.handler(args, ctx);
+  } catch (err) {
+    return toolFailure(err);
+  }
+  const structured = tool.output !== undefined;
+  return value instanceof Promise
+    ? value.then((v) => toolResult(v, structured), toolFailure)
+    : toolResult(value, structured);
+}
+
+function toolResult(value: unknown, structured: boolean): unknown {
+  return isInputRequiredResult(value) ? value : toCallToolResult(value, structured);
+}
+
+function toolFailure(err: unknown): unknown {
+  if (err instanceof ToolError) return { content: [{ type: 'text', text: err.message }], isError: true };
+  throw err;
+}
+
+/** A tool with an outputSchema must return matching structuredContent (unless it failed). */
+async function checkOutput(tool: ToolEntry, name: string, result: unknown): Promise<unknown> {
+  if (isInputRequiredResult(result)) return result;
+  const r = result as { isError?: boolean; structuredContent?: unknown };
+  if (r.isError) return result;
+  if (r.structuredContent === undefined) {
+    throw new RampartError(
+      'invalid_tool_output',
+      ErrorCode.InternalError,
+      `Tool ${name} has an outputSchema but returned no structuredContent`,
+      { expose: true },
+    );
+  }
+  const check = (await tool.output!.validate(r.structuredContent)) as { ok: boolean; issues?: SchemaIssue[] };
+  if (!check.ok) {
+    throw new RampartError(
+      'invalid_tool_output',
+      ErrorCode.InternalError,
+      `Tool ${name} returned structuredContent that does not match its outputSchema`,
+      { expose: true, details: check.issues },
+    );
   }
   return result;
 }
@@ -288,7 +352,7 @@ async function readResource(host: DispatchHost, ctx: Context<any>): Promise<unkn
   }
   const found = findResource(host, uri);
   if (!found) throw new ResourceNotFoundError(uri);
-  return withInput(host, ctx, `resources/read:${uri}`, async () => {
+  return withInput(host, ctx, 'resources/read', uri, async () => {
     const value = await found.entry.handler(url, ctx, found.vars);
     return isInputRequiredResult(value)
       ? value
@@ -340,7 +404,7 @@ async function getPrompt(host: DispatchHost, ctx: Context<any>): Promise<unknown
     });
   }
   const args = await validate(prompt.validator, raw, `arguments for prompt ${name}`);
-  return withInput(host, ctx, `prompts/get:${name}`, async () => {
+  return withInput(host, ctx, 'prompts/get', name, async () => {
     const value = await prompt.handler(args, ctx);
     return isInputRequiredResult(value) ? value : toGetPromptResult(value);
   });

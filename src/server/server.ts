@@ -19,6 +19,7 @@ import {
 import {
   failure,
   isRequest,
+  type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcRequest,
   type JsonRpcResponse,
@@ -551,7 +552,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   // The pipeline: envelope → context → middleware → dispatch → encode
 
   /** SessionHost: handles one request or notification from a session. */
-  async handle(
+  handle(
     session: Session,
     message: JsonRpcMessage,
     extra: MessageExtra | undefined,
@@ -563,7 +564,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     try {
       [era, version] = this.classify(session, msg);
     } catch (err) {
-      return id === undefined ? undefined : failure(id, toRampartError(err).toJsonRpc());
+      return Promise.resolve(id === undefined ? undefined : failure(id, toRampartError(err).toJsonRpc()));
     }
     const ctx = new Context<Deps>(
       msg,
@@ -575,11 +576,18 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
       this.logger,
       this.options.correlationMetaKey,
     );
-    if (id === undefined) {
-      await this.runNotification(ctx);
-      return undefined;
-    }
+    if (id === undefined) return this.runNotification(ctx);
     session.track(id, ctx);
+    return this.answer(session, ctx, id, era);
+  }
+
+  /** Runs a request through the onion and encodes its answer (or its error); then untracks it. */
+  private async answer(
+    session: Session,
+    ctx: Context<Deps>,
+    id: JsonRpcId,
+    era: Era,
+  ): Promise<JsonRpcResponse | undefined> {
     try {
       const result = await this.composed()(ctx, this.terminal);
       // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
@@ -594,6 +602,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
       if (reason instanceof CancelledError) return undefined;
       // Aborted by a timeout or shutdown: the client learns why, not the AbortError it caused.
       return failure(id, this.renderError(reason instanceof RampartError ? reason : err, ctx));
+    } finally {
+      session.untrack(id);
     }
   }
 
@@ -633,10 +643,16 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     if (method === undefined || !method.eras.includes(ctx.era)) {
       return Promise.reject(new MethodNotFoundError(ctx.method));
     }
-    return method.run(this, ctx);
+    // Methods may answer synchronously; `next()` always resolves to a promise for middleware.
+    try {
+      const out = method.run(this, ctx);
+      return out instanceof Promise ? out : Promise.resolve(out);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
 
-  private async runNotification(ctx: Context<Deps>): Promise<void> {
+  private async runNotification(ctx: Context<Deps>): Promise<undefined> {
     try {
       await this.composed()(ctx, async (c) => {
         await notifications[c.method]?.(this, c);
@@ -645,6 +661,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     } catch (err) {
       ctx.logger.warn({ err }, 'notification handling failed');
     }
+    return undefined;
   }
 
   /** Adds what the 2026-07-28 era requires on results: `resultType`, cache hints, server identity. */

@@ -244,45 +244,55 @@ export class Session {
     if (out.length > 0) this.send(out as unknown as JsonRpcMessage);
   }
 
-  /** Runs one request or notification through the server, tracking it while in flight. */
-  async process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
+  /**
+   * Runs one request or notification through the server. The host tracks a request while it runs
+   * (`track`, then `untrack` once it has its answer); this refuses what cannot be run.
+   */
+  process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
     if (!isRequest(message)) return this.host.handle(this, message, extra);
     if (this.closed) {
-      return failure(
-        message.id,
-        new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session is closed').toJsonRpc(),
+      return Promise.resolve(
+        failure(
+          message.id,
+          new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session is closed').toJsonRpc(),
+        ),
       );
     }
     if (this.inflight.has(message.id)) {
-      return failure(
-        message.id,
-        new InvalidRequestError(`Request id ${message.id} is already in flight`).toJsonRpc(),
+      return Promise.resolve(
+        failure(
+          message.id,
+          new InvalidRequestError(`Request id ${message.id} is already in flight`).toJsonRpc(),
+        ),
       );
     }
     if (this.inflight.size >= this.limits.maxInflight) {
-      return failure(
-        message.id,
-        new RampartError('overloaded', ErrorCode.Overloaded, 'Too many requests in flight', {
-          retryAfterMs: 100,
-        }).toJsonRpc(),
+      return Promise.resolve(
+        failure(
+          message.id,
+          new RampartError('overloaded', ErrorCode.Overloaded, 'Too many requests in flight', {
+            retryAfterMs: 100,
+          }).toJsonRpc(),
+        ),
       );
     }
-    try {
-      return await this.host.handle(this, message, extra);
-    } finally {
-      this.inflight.delete(message.id);
-      this.streams?.delete(message.id);
-      if (this.inflight.size === 0 && this.idleWaiters !== undefined) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = undefined;
-        for (const wake of waiters) wake();
-      }
-    }
+    return this.host.handle(this, message, extra);
   }
 
   /** Registers the cancellation handle of a request the host started. */
   track(id: JsonRpcId, handle: Inflight): void {
     this.inflight.set(id, handle);
+  }
+
+  /** The host is done with a request (it has its answer, or none is due): wakes idle() waiters. */
+  untrack(id: JsonRpcId): void {
+    this.inflight.delete(id);
+    this.streams?.delete(id);
+    if (this.inflight.size === 0 && this.idleWaiters !== undefined) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = undefined;
+      for (const wake of waiters) wake();
+    }
   }
 
   /** Marks an in-flight request as a stream that only ends on cancel or close (`subscriptions/listen`). */

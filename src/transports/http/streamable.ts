@@ -213,23 +213,30 @@ export class StreamableHttp {
     return this.sessions.size;
   }
 
-  /** Handles one HTTP request on the MCP endpoint. */
-  async handle(ex: HttpExchange): Promise<void> {
+  /**
+   * Handles one HTTP request on the MCP endpoint. Resolves once the request is handed on (not
+   * answered); answers what it refuses itself. (No `async`: returning another async method's promise
+   * from an async function costs a promise and two microtask turns per request.)
+   */
+  handle(ex: HttpExchange): Promise<void> | undefined {
     if (this.closing) {
       rejectHttp(
         ex,
         503,
         httpError(ErrorCode.ShuttingDown, 'Server is shutting down', 'shutting_down'),
         null,
-        {
-          connection: 'close',
-        },
+        { connection: 'close' },
       );
-      return;
+      return undefined;
     }
     if (ex.method !== 'POST') ex.setHeader('x-request-id', requestIdOf(ex));
-    const caller = this.server.authenticator ? await authenticateHttp(this.server, ex) : ANONYMOUS;
-    if (caller === undefined) return;
+    if (this.server.authenticator === undefined) return this.route(ex, ANONYMOUS);
+    return authenticateHttp(this.server, ex).then((caller) =>
+      caller === undefined ? undefined : this.route(ex, caller),
+    );
+  }
+
+  private route(ex: HttpExchange, caller: Caller): Promise<void> | undefined {
     switch (ex.method) {
       case 'POST':
         return this.post(ex, caller);
@@ -243,10 +250,9 @@ export class StreamableHttp {
           405,
           httpError(ErrorCode.InvalidRequest, 'Method not allowed', 'method_not_allowed'),
           null,
-          {
-            allow: 'GET, POST, DELETE',
-          },
+          { allow: 'GET, POST, DELETE' },
         );
+        return undefined;
     }
   }
 
@@ -353,7 +359,7 @@ export class StreamableHttp {
   }
 
   /** 2026-07-28: one POST, one ephemeral session, answered as JSON or SSE. */
-  private async modern(ex: HttpExchange, message: Record<string, any>, caller: Caller): Promise<void> {
+  private modern(ex: HttpExchange, message: Record<string, any>, caller: Caller) {
     const id =
       typeof message.id === 'string' || typeof message.id === 'number'
         ? (message.id as JsonRpcId)
@@ -389,11 +395,7 @@ export class StreamableHttp {
   }
 
   /** Legacy era: sessions (or stateless), JSON or SSE per POST. */
-  private async legacy(
-    ex: HttpExchange,
-    body: Record<string, any> | Record<string, any>[],
-    caller: Caller,
-  ): Promise<void> {
+  private legacy(ex: HttpExchange, body: Record<string, any> | Record<string, any>[], caller: Caller) {
     const versionHeader = ex.header('mcp-protocol-version');
     if (versionHeader !== undefined && !isSupportedVersion(versionHeader.trim())) {
       return rejectHttp(
@@ -428,7 +430,7 @@ export class StreamableHttp {
           { 'retry-after': '5' },
         );
       }
-      entry = await this.open(caller);
+      entry = this.open(caller);
     } else {
       entry = this.find(ex, caller);
       if (entry === undefined) return;
@@ -598,7 +600,7 @@ export class StreamableHttp {
     return entry;
   }
 
-  private async open(caller: Caller): Promise<LegacySession> {
+  private open(caller: Caller): LegacySession {
     const transport = new HttpSessionTransport(randomBytes(16).toString('hex'), this.store);
     const session = this.server.attach(transport);
     const entry: LegacySession = {
