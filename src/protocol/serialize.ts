@@ -12,12 +12,22 @@ export function preserialize<T extends object>(value: T): T {
   return value;
 }
 
+function hasPreserialized(result: Record<string, unknown>): boolean {
+  for (const key in result) {
+    const value = result[key];
+    if (typeof value === 'object' && value !== null && cached.has(value)) return true;
+  }
+  return false;
+}
+
 /** JSON.stringify for JSON-RPC messages, splicing in pre-serialised values found in `result`. */
 export function stringifyMessage(message: unknown): string {
   const result = (message as { result?: Record<string, unknown> }).result;
   if (result === undefined || typeof result !== 'object' || result === null || Array.isArray(result)) {
     return JSON.stringify(message);
   }
+  // Nothing pre-serialised in it (the common case): one JSON.stringify, one flat string.
+  if (!hasPreserialized(result)) return JSON.stringify(message);
   // The result's members one by one (what JSON.stringify would write for each), so a pre-serialised
   // member is spliced in without copying the result or walking the value again.
   let out = '';

@@ -25,7 +25,6 @@ import {
   type JsonRpcResponse,
   success,
 } from '../protocol/jsonrpc.js';
-import { preserialize } from '../protocol/serialize.js';
 import type { Icon, Implementation, ServerCapabilities } from '../protocol/types.js';
 import {
   type Era,
@@ -683,9 +682,10 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   }
 
   private serverMetaCache: Record<string, unknown> | undefined;
-  /** `{ serverInfo }` for modern results, built and serialised once. */
+  /** `{ serverInfo }` for modern results, built once. */
   private serverMeta(): Record<string, unknown> {
-    this.serverMetaCache ??= preserialize(Object.freeze({ [META.serverInfo]: this.info }));
+    // Shared and frozen, not pre-serialised: it is small, and splicing costs more than it saves.
+    this.serverMetaCache ??= Object.freeze({ [META.serverInfo]: this.info });
     return this.serverMetaCache;
   }
 
