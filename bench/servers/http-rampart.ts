@@ -18,13 +18,18 @@ import {
 import { EXTRA_TOOLS, echo, echoSchema, port } from './tools.js';
 
 const production = process.env.PRODUCTION === '1';
-const observe = process.env.OBSERVE === '1' || production;
-const logger = observe
+// OBSERVE=1 turns on all three; OBSERVE=logging,metrics (say) only those, to price each one.
+const parts =
+  process.env.OBSERVE === '1' || production ? 'logging,metrics,tracing' : (process.env.OBSERVE ?? '');
+const on = (part: string) => parts.split(',').includes(part);
+const logger = on('logging')
   ? createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) })
   : createLogger({ level: 'warn' });
 const server = createServer({ name: 'bench', version: '1.0.0', logger });
-const prometheus = observe ? metrics() : undefined;
-if (observe) server.use(logging()).use(prometheus!).use(tracing());
+const prometheus = on('metrics') ? metrics() : undefined;
+if (on('logging')) server.use(logging());
+if (prometheus) server.use(prometheus);
+if (on('tracing')) server.use(tracing());
 if (production) {
   server
     .use(

@@ -67,53 +67,80 @@ function outcomeOf(result: unknown): string {
   return 'ok';
 }
 
+/**
+ * The finish line of one request, in the order pino writes it (keys left `undefined` are left out).
+ * A class rather than a literal merged per request: one object per line (docs/performance.md).
+ */
+class RequestLine {
+  readonly correlationId: string;
+  readonly sessionId: string;
+  readonly method: string;
+  readonly event = 'mcp.request';
+  readonly target: string | undefined;
+  principal: string | undefined;
+  params: unknown = undefined;
+  duration_ms: number | undefined = undefined;
+  outcome: string | undefined = undefined;
+  error_type: string | undefined = undefined;
+  cache: unknown = undefined;
+  err: unknown = undefined;
+
+  constructor(ctx: Context<any>) {
+    this.correlationId = ctx.correlationId;
+    this.sessionId = ctx.session.id;
+    this.method = ctx.method;
+    this.target = ctx.target;
+    this.principal = ctx.principal;
+  }
+
+  /** Stamps the duration, and a principal auth() found further in. */
+  finish(ctx: Context<any>, start: number, outcome: string): this {
+    this.duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
+    this.outcome = outcome;
+    this.principal ??= ctx.principal;
+    return this;
+  }
+}
+
 /** The logging middleware. Register it first so it sees every other middleware's errors. */
 export function logging(options: LoggingOptions = {}): Middleware<Context<any>> {
   const level = options.level ?? 'info';
   const keys = new Set([...DEFAULT_KEYS, ...(options.redactKeys ?? []).map((k) => k.toLowerCase())]);
+  const failed = (ctx: Context<any>, line: RequestLine, start: number, err: unknown): never => {
+    const error = toRampartError(err);
+    line.finish(ctx, start, 'error').error_type = error.type;
+    // Internal errors are logged whole (the client only saw "Internal error").
+    if (error.expose) ctx.rootLogger.warn(line, 'request failed');
+    else {
+      line.err = err;
+      ctx.rootLogger.error(line, 'request failed');
+    }
+    ctx.metadata[ERROR_LOGGED] = true;
+    throw err;
+  };
   return (ctx, next) => {
     fallback ??= ctx.rootLogger;
     if (ctx.kind === 'notification' && !options.notifications) return storage.run(ctx, next);
-    // The request's own fields on the root logger: a pino child per request would cost more than the
-    // line itself. (`ctx.logger`, for handlers, is created only when they use it.)
+    // The request's own fields, written through the root logger: a pino child per request would
+    // cost more than the line itself. (`ctx.logger`, for handlers, is created only when they use it.)
     const logger = ctx.rootLogger;
-    const fields: Record<string, unknown> = {
-      correlationId: ctx.correlationId,
-      sessionId: ctx.session.id,
-      method: ctx.method,
-      event: 'mcp.request',
-    };
-    const target = ctx.target;
-    if (target !== undefined) fields.target = target;
-    if (ctx.principal !== undefined) fields.principal = ctx.principal;
-    if (options.logParams) fields.params = redact(ctx.params, keys);
-    if (options.logStart) logger.debug(fields, 'request started');
+    const line = new RequestLine(ctx);
+    if (options.logParams) line.params = redact(ctx.params, keys);
+    if (options.logStart) logger.debug(line, 'request started');
     const start = performance.now();
-    // The finish line: the request's fields, plus a principal auth() found further in.
-    const finished = (outcome: Record<string, unknown>): Record<string, unknown> => {
-      const line = Object.assign({}, fields, outcome);
-      if (line.principal === undefined && ctx.principal !== undefined) line.principal = ctx.principal;
-      return line;
-    };
-    return storage.run(ctx, next).then(
+    let pending: Promise<unknown>;
+    try {
+      pending = storage.run(ctx, next);
+    } catch (err) {
+      return failed(ctx, line, start, err);
+    }
+    return pending.then(
       (result) => {
-        const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
-        const line = finished({ duration_ms, outcome: outcomeOf(result) });
-        const cache = ctx.peekMetadata('rampart.cache');
-        if (cache !== undefined) line.cache = cache;
+        line.finish(ctx, start, outcomeOf(result)).cache = ctx.peekMetadata('rampart.cache');
         logger[level](line, 'request finished');
         return result;
       },
-      (err: unknown) => {
-        const error = toRampartError(err);
-        const duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
-        const line = finished({ duration_ms, outcome: 'error', error_type: error.type });
-        // Internal errors are logged whole (the client only saw "Internal error").
-        if (error.expose) logger.warn(line, 'request failed');
-        else logger.error(Object.assign({}, line, { err }), 'request failed');
-        ctx.metadata[ERROR_LOGGED] = true;
-        throw err;
-      },
+      (err: unknown) => failed(ctx, line, start, err),
     );
   };
 }

@@ -11,6 +11,7 @@ import { type StoreFailure, storeChannel } from '../stores/types.js';
 import { type TransportTraffic, transportChannel } from '../transports/diagnostics.js';
 import type { Middleware } from './compose.js';
 import { type ProtectionEvent, protectionChannel } from './events.js';
+import { type CounterCell, CounterCells, type HistogramCell, HistogramCells } from './metric-cells.js';
 
 export interface MetricsOptions {
   /** Registry to register into. Default: a new one (so several servers never collide). */
@@ -104,25 +105,29 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   const prom = requirePeer<typeof Prom>('prom-client', 'metrics()');
   const registry = options.registry ?? new prom.Registry();
   if (options.defaultMetrics ?? true) prom.collectDefaultMetrics({ register: registry });
-  const requests = new prom.Counter({
+  const requests = new CounterCells(prom, {
     name: 'mcp_requests_total',
     help: 'MCP requests handled, by method, tool and outcome status',
     labelNames: ['method', 'tool', 'status'],
-    registers: [registry],
+    registry,
   });
-  const duration = new prom.Histogram({
+  const duration = new HistogramCells({
     name: 'mcp_request_duration_seconds',
     help: 'MCP request duration in seconds',
-    labelNames: ['method', 'tool'],
     buckets: options.buckets ?? [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
     ],
-    registers: [registry],
+    registry,
   });
-  const inFlight = new prom.Gauge({
+  // Counted here and read at scrape time: no prom-client call per request.
+  let inFlight = 0;
+  new prom.Gauge({
     name: 'mcp_requests_in_flight',
     help: 'MCP requests being handled',
     registers: [registry],
+    collect() {
+      this.set(inFlight);
+    },
   });
   const toolErrors = new prom.Counter({
     name: 'mcp_tool_errors_total',
@@ -139,23 +144,32 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       this.set(sessions.size);
     },
   });
-  const bytes = new prom.Counter({
+  const bytes = new CounterCells(prom, {
     name: 'mcp_transport_bytes_total',
     help: 'Bytes of MCP messages read and written, by transport and direction',
     labelNames: ['transport', 'direction'],
-    registers: [registry],
+    registry,
   });
-  const messages = new prom.Counter({
+  const messages = new CounterCells(prom, {
     name: 'mcp_transport_messages_total',
     help: 'MCP messages read and written, by transport and direction',
     labelNames: ['transport', 'direction'],
-    registers: [registry],
+    registry,
   });
   // Transports publish their traffic on a diagnostics channel; counting it is this registry's job.
+  // Cells per transport and direction (a handful), resolved once.
+  const traffic = new Map<string, { bytes: CounterCell; messages: CounterCell }>();
   transportChannel.subscribe((data) => {
     const t = data as TransportTraffic;
-    bytes.inc({ transport: t.transport, direction: t.direction }, t.bytes);
-    messages.inc({ transport: t.transport, direction: t.direction }, t.messages);
+    const key = t.direction === 'in' ? t.transport : `${t.transport}:out`;
+    let c = traffic.get(key);
+    if (c === undefined) {
+      const labels = { transport: t.transport, direction: t.direction };
+      c = { bytes: bytes.cell(labels), messages: messages.cell(labels) };
+      traffic.set(key, c);
+    }
+    c.bytes.pending += t.bytes;
+    c.messages.pending += t.messages;
   });
   countProtection(prom, registry);
   const maxTargets = options.maxTargets ?? 200;
@@ -180,49 +194,63 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     void session.whenClosed().then(() => sessions.delete(session.id));
   };
 
-  // Labelled children resolved once per label set (bounded by the label rules above), not per request.
-  const children = new Map<
-    string,
-    { duration: Prom.Histogram.Internal<string>; ok: Prom.Counter.Internal }
-  >();
+  // Cells resolved once per method and tool (bounded by the label rules above), not per request.
+  const children = new Map<string, Map<string, { duration: HistogramCell; ok: CounterCell }>>();
   const childrenFor = (method: string, tool: string) => {
-    const key = `${method}\u0000${tool}`;
-    let c = children.get(key);
+    let byTool = children.get(method);
+    if (byTool === undefined) {
+      byTool = new Map();
+      children.set(method, byTool);
+    }
+    let c = byTool.get(tool);
     if (c === undefined) {
-      c = { duration: duration.labels(method, tool), ok: requests.labels(method, tool, 'ok') };
-      children.set(key, c);
+      c = {
+        duration: duration.cell({ method, tool }),
+        ok: requests.cell({ method, tool, status: 'ok' }),
+      };
+      byTool.set(tool, c);
     }
     return c;
   };
 
-  const middleware = (async (ctx, next) => {
+  const failed = (ctx: Context<any>, method: string, start: number, err: unknown): never => {
+    inFlight--;
+    const type = toRampartError(err).type;
+    const tool = label(ctx, type !== 'not_found' && type !== 'resource_not_found');
+    childrenFor(method, tool).duration.observe((performance.now() - start) / 1000);
+    requests.counter.inc({ method, tool, status: type });
+    if (method === 'tools/call') toolErrors.inc({ tool, type });
+    throw err;
+  };
+
+  const middleware = ((ctx, next) => {
     if (ctx.kind === 'notification') return next();
     track(ctx);
-    inFlight.inc();
+    inFlight++;
     const start = performance.now();
     const method = METHODS.has(ctx.method) ? ctx.method : 'other';
+    let pending: Promise<unknown>;
     try {
-      const result = (await next()) as { isError?: boolean } | undefined;
-      const tool = label(ctx, true);
-      const c = childrenFor(method, tool);
-      c.duration.observe((performance.now() - start) / 1000);
-      if (result?.isError) {
-        requests.inc({ method, tool, status: 'tool_error' });
-        if (method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
-      } else {
-        c.ok.inc();
-      }
-      return result;
+      pending = next();
     } catch (err) {
-      const type = toRampartError(err).type;
-      const tool = label(ctx, type !== 'not_found' && type !== 'resource_not_found');
-      childrenFor(method, tool).duration.observe((performance.now() - start) / 1000);
-      requests.inc({ method, tool, status: type });
-      if (method === 'tools/call') toolErrors.inc({ tool, type });
-      throw err;
-    } finally {
-      inFlight.dec();
+      return failed(ctx, method, start, err);
     }
+    return pending.then(
+      (result) => {
+        inFlight--;
+        const tool = label(ctx, true);
+        const c = childrenFor(method, tool);
+        c.duration.observe((performance.now() - start) / 1000);
+        if ((result as { isError?: boolean } | undefined)?.isError) {
+          requests.counter.inc({ method, tool, status: 'tool_error' });
+          if (method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
+        } else {
+          c.ok.pending++;
+        }
+        return result;
+      },
+      (err: unknown) => failed(ctx, method, start, err),
+    );
   }) as MetricsMiddleware;
   middleware.registry = registry;
   return middleware;

@@ -25,7 +25,7 @@ import {
   type LoggingLevel,
 } from '../protocol/types.js';
 import { allowsBatches, type Era } from '../protocol/versions.js';
-import type { MessageExtra, Transport } from '../transports/types.js';
+import { type MessageExtra, SENT, type Transport } from '../transports/types.js';
 import type { LiveNode } from './live-list.js';
 import { SmallMap } from './small-map.js';
 
@@ -311,12 +311,15 @@ export class Session {
 
   /** Sends a message; failures of a closed or broken transport are reported, never thrown. */
   send(message: JsonRpcMessage, relatedRequestId?: JsonRpcId): Promise<void> {
-    return this.transport
-      .send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
-      .catch((err) => {
-        // After close, a vanished peer is expected; before it, a failed send is worth a log line.
-        if (!this.closed) this.host.reportError(err as Error, this);
-      });
+    const sent = this.transport.send(
+      message,
+      relatedRequestId === undefined ? undefined : { relatedRequestId },
+    );
+    if (sent === SENT) return sent;
+    return sent.catch((err) => {
+      // After close, a vanished peer is expected; before it, a failed send is worth a log line.
+      if (!this.closed) this.host.reportError(err as Error, this);
+    });
   }
 
   /** Sends a notification to the client. */
@@ -495,6 +498,10 @@ export class Session {
       closed = this.transport.close();
     } catch (err) {
       closed = Promise.reject(err);
+    }
+    if (closed === SENT) {
+      this.released();
+      return SENT;
     }
     return closed.then(this.released, (err) => {
       this.host.reportError(err as Error, this);

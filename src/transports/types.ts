@@ -58,6 +58,12 @@ export interface Authenticator {
   principalOf(auth: AuthInfo | undefined): string | undefined;
 }
 
+/**
+ * A send (or close) already done: transports may return it for what they handed on synchronously.
+ * The session recognises it and skips the failure handler it would attach to any other promise.
+ */
+export const SENT: Promise<void> = Promise.resolve();
+
 export interface SendOptions {
   /** The request this message belongs to (lets HTTP route it onto that request's stream). */
   relatedRequestId?: JsonRpcId;

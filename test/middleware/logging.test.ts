@@ -41,6 +41,40 @@ afterEach(async () => {
   for (const h of hosts.splice(0)) await h.close(100);
 });
 
+describe('createLogger()', () => {
+  it('censors credentials at the top of a line, in headers, and one level down', async () => {
+    const { lines, logger } = capture();
+    const err = new Error('boom');
+    logger.info(
+      {
+        token: 't',
+        headers: { authorization: 'Bearer x', cookie: 'c', 'proxy-authorization': 'p', accept: 'ok' },
+        config: { password: 'pw', apiKey: 'k', keep: 1 },
+        req: { headers: { authorization: 'Bearer y', host: 'h' } },
+        err,
+        plain: 'visible',
+      },
+      'line',
+    );
+    await new Promise((r) => setImmediate(r));
+    const line = lines.find((l) => l.msg === 'line');
+    expect(line).toMatchObject({
+      token: '[redacted]',
+      headers: {
+        authorization: '[redacted]',
+        cookie: '[redacted]',
+        'proxy-authorization': '[redacted]',
+        accept: 'ok',
+      },
+      config: { password: '[redacted]', apiKey: '[redacted]', keep: 1 },
+      req: { headers: { authorization: '[redacted]', host: 'h' } },
+      err: { message: 'boom' },
+      plain: 'visible',
+    });
+    expect(JSON.stringify(line)).not.toMatch(/Bearer|"pw"|"k"/);
+  });
+});
+
 describe('logging()', () => {
   it('writes one finish line per request with method, target, duration and outcome', async () => {
     const { lines, logger } = capture();

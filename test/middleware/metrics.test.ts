@@ -94,6 +94,32 @@ describe('metrics()', () => {
     expect(tools).toEqual(new Set(['', 'ok', 'other']));
   });
 
+  it('serves the same figures as JSON, and resets them with the registry', async () => {
+    const { client, scrape, m } = await setup();
+    for (let i = 0; i < 2; i++) await client.callTool({ name: 'ok', arguments: {} });
+    const json = await m.registry.getMetricsAsJSON();
+    const histogram = json.find((metric) => metric.name === 'mcp_request_duration_seconds')!;
+    expect(String(histogram.type)).toBe('histogram');
+    const count = histogram.values.find(
+      (v) =>
+        (v as { metricName?: string }).metricName === 'mcp_request_duration_seconds_count' &&
+        v.labels.tool === 'ok',
+    );
+    expect(count?.value).toBe(2);
+    const requests = json.find((metric) => metric.name === 'mcp_requests_total')!;
+    expect(requests.values.find((v) => v.labels.tool === 'ok' && v.labels.status === 'ok')?.value).toBe(2);
+    // Counted since the last scrape, then reset: gone too.
+    await client.callTool({ name: 'ok', arguments: {} });
+    m.registry.resetMetrics();
+    const after = await scrape();
+    expect(after.get('mcp_request_duration_seconds_count{method="tools/call",tool="ok"}')).toBeUndefined();
+    expect(after.get('mcp_requests_total{method="tools/call",tool="ok",status="ok"}')).toBeUndefined();
+    await client.callTool({ name: 'ok', arguments: {} });
+    const again = await scrape();
+    expect(again.get('mcp_request_duration_seconds_count{method="tools/call",tool="ok"}')).toBe(1);
+    expect(again.get('mcp_requests_total{method="tools/call",tool="ok",status="ok"}')).toBe(1);
+  });
+
   it('stops counting a session once it ends (DELETE)', async () => {
     const { client, scrape } = await setup();
     expect((await scrape()).get('mcp_sessions_active')).toBe(1);

@@ -14,7 +14,7 @@ import {
 import { stringifyMessage } from '../../protocol/serialize.js';
 import { SmallMap } from '../../session/small-map.js';
 import { publishTraffic } from '../diagnostics.js';
-import type { Authenticator, MessageExtra, SendOptions, Transport } from '../types.js';
+import { type Authenticator, type MessageExtra, SENT, type SendOptions, type Transport } from '../types.js';
 import type { EventStore } from './event-store.js';
 import type { HttpExchange } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
@@ -59,7 +59,6 @@ export function statusFor(
 }
 
 const OK = { status: 200 };
-const DELIVERED: Promise<void> = Promise.resolve();
 
 function retryAfter(error: JsonRpcErrorObject): Record<string, string> | undefined {
   const ms = (error.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
@@ -166,7 +165,7 @@ export class Outbox {
 
   /** Delivers a message for one of this POST's requests. */
   deliver(message: JsonRpcMessage): Promise<void> {
-    if (this.done) return DELIVERED;
+    if (this.done) return SENT;
     const response = isResponse(message);
     // The stream opens lazily: an answer with nothing before it goes out as plain JSON, with its status.
     if (!this.sse && this.options.sse && !response) this.openStream();
@@ -176,7 +175,7 @@ export class Outbox {
       else this.answers.push(message);
       this.answered(message);
     }
-    return DELIVERED;
+    return SENT;
   }
 
   private async stream(sse: SseStream, message: JsonRpcMessage, response: boolean): Promise<void> {
@@ -255,18 +254,18 @@ export class RequestTransport implements Transport {
 
   send(message: JsonRpcMessage, options?: SendOptions): Promise<void> {
     const outbox = this.outbox;
-    if (outbox === undefined) return DELIVERED;
+    if (outbox === undefined) return SENT;
     const id = isResponse(message) ? message.id : options?.relatedRequestId;
-    if (id === undefined || id === null || !outbox.pending.has(id)) return DELIVERED;
-    return isResponse(message) || outbox.streams ? outbox.deliver(message) : DELIVERED;
+    if (id === undefined || id === null || !outbox.pending.has(id)) return SENT;
+    return isResponse(message) || outbox.streams ? outbox.deliver(message) : SENT;
   }
 
   close(): Promise<void> {
-    if (this.closed) return DELIVERED;
+    if (this.closed) return SENT;
     this.closed = true;
     this.outbox?.abandon();
     this.onclose?.();
-    return DELIVERED;
+    return SENT;
   }
 }
 

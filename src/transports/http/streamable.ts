@@ -256,10 +256,10 @@ export class StreamableHttp {
     }
   }
 
-  private async post(ex: HttpExchange, caller: Caller): Promise<void> {
+  private post(ex: HttpExchange, caller: Caller): Promise<void> | undefined {
     const type = ex.header('content-type') ?? '';
     if (!type.toLowerCase().startsWith('application/json')) {
-      return rejectHttp(
+      rejectHttp(
         ex,
         415,
         httpError(
@@ -268,9 +268,10 @@ export class StreamableHttp {
           'unsupported_media_type',
         ),
       );
+      return undefined;
     }
     if (!accepts(ex, 'application/json') && !accepts(ex, 'text/event-stream')) {
-      return rejectHttp(
+      rejectHttp(
         ex,
         406,
         httpError(
@@ -279,24 +280,21 @@ export class StreamableHttp {
           'not_acceptable',
         ),
       );
+      return undefined;
     }
-    let text: string;
-    try {
-      text = await ex.readBody(this.maxBody);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        return rejectHttp(
-          ex,
-          413,
-          httpError(ErrorCode.InvalidRequest, err.message, 'payload_too_large'),
-          null,
-          {
-            connection: 'close',
-          },
-        );
-      }
-      throw err;
-    }
+    return ex.readBody(this.maxBody).then(
+      (text) => this.posted(ex, caller, text),
+      (err: unknown) => {
+        if (!(err instanceof BodyTooLargeError)) throw err;
+        rejectHttp(ex, 413, httpError(ErrorCode.InvalidRequest, err.message, 'payload_too_large'), null, {
+          connection: 'close',
+        });
+      },
+    );
+  }
+
+  /** A POST's body has arrived: parse it and pick the era. */
+  private posted(ex: HttpExchange, caller: Caller, text: string) {
     let body: any;
     try {
       body = JSON.parse(text);
