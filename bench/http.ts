@@ -3,12 +3,16 @@
  * sessions), the official SDK v1 stateless and stateful, SDK v2 `createMcpHandler`, and a bare
  * node:http JSON-RPC echo as the ceiling.
  *
- *   npm run bench:http            # BENCH_SECONDS=5 per phase by default
+ *   npm run bench:http            # BENCH_SECONDS=4 per phase, BENCH_ROUNDS=5 c=32 rounds by default
  *   BENCH_ONLY=production npm run bench:http   # only matching rows (+ ceiling and SDK v2)
  *
  * Phases per server: tools/call at concurrency 1 and 32, tools/list (100 tools) at 32. Loopback only,
- * autocannon, every phase bounded in time. With `taskset`, the server runs on core 0 and the load
- * generator (this process) on core 1. RSS is read from /proc after each phase.
+ * autocannon, every phase bounded in time. With `taskset`, the servers run on core 0 and the load
+ * generator (this process) on core 1. Every server is started first and then loaded in turn, and
+ * the c=32 tools/call phase runs BENCH_ROUNDS times (default 5) round-robin over all of them: a
+ * shared machine's speed drifts by tens of percent within a minute, so each row reports its median,
+ * and its ratio to the ceiling is the median of the ratios measured side by side in each round.
+ * RSS is read from /proc after the rounds and again after a last tools/call phase.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +24,8 @@ import { SignJWT } from 'jose';
 import { pinned, spawnServer } from './cores.js';
 import { wsLoad } from './websocket.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MODERN_META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -219,24 +224,32 @@ async function measureWs() {
   }
 }
 
-async function measure(target: Target) {
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** A started server, its requests, and what was measured of it. */
+interface Run {
+  target: Target;
+  child: ChildProcess;
+  url: string;
+  call: { headers: Record<string, string>; body: string };
+  c1?: Phase;
+  c32: Phase[];
+  list?: Phase;
+  again?: Phase;
+  rssAfterCall?: number;
+  rss?: number;
+}
+
+async function prepare(target: Target): Promise<Run> {
   const { child, port } = await startServer(target);
   const url = `http://127.0.0.1:${port}/mcp`;
-  try {
-    const call = await requestFor(target, url, 'tools/call', { name: 'echo', arguments: { text: 'hello' } });
-    await load(url, 8, call); // warm-up
-    const c1 = await load(url, 1, call);
-    const c32 = await load(url, 32, call);
-    const rssAfterCall = rssMb(child.pid!);
-    const list = target.noList
-      ? undefined
-      : await load(url, 32, await requestFor(target, url, 'tools/list', {}));
-    // A second round of the same load: RSS should not keep climbing.
-    const again = await load(url, 32, call);
-    return { target, c1, c32, list, again, rss: rssMb(child.pid!), rssAfterCall };
-  } finally {
-    child.kill('SIGKILL');
-  }
+  const call = await requestFor(target, url, 'tools/call', { name: 'echo', arguments: { text: 'hello' } });
+  await load(url, 8, call); // warm-up
+  return { target, child, url, call, c32: [] };
 }
 
 // BENCH_ONLY=<text> measures only the rows whose name contains it (plus the ceiling and SDK v2).
@@ -244,34 +257,59 @@ const only = process.env.BENCH_ONLY;
 const selected = TARGETS.filter(
   (t, i) => !only || i === 0 || t.name.startsWith('SDK v2') || t.name.includes(only),
 );
-const rows = [];
-for (const target of selected) {
-  rows.push(await measure(target));
-  process.stderr.write(`measured ${target.name}\n`);
+const runs: Run[] = [];
+try {
+  for (const target of selected) runs.push(await prepare(target));
+  for (const run of runs) run.c1 = await load(run.url, 1, run.call);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const run of runs) run.c32.push(await load(run.url, 32, run.call));
+    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
+  }
+  for (const run of runs) {
+    run.rssAfterCall = rssMb(run.child.pid!);
+    if (!run.target.noList)
+      run.list = await load(run.url, 32, await requestFor(run.target, run.url, 'tools/list', {}));
+    // Another round of the same load: RSS should not keep climbing.
+    run.again = await load(run.url, 32, run.call);
+    run.rss = rssMb(run.child.pid!);
+    process.stderr.write(`measured ${run.target.name}\n`);
+  }
+} finally {
+  for (const run of runs) run.child.kill('SIGKILL');
 }
-const ceiling = rows[0].c32.rps;
-const v2 = rows.find((r) => r.target.name.startsWith('SDK v2'))!.c32.rps;
+const ceiling = runs[0];
+const v2 = runs.find((r) => r.target.name.startsWith('SDK v2'))!;
+/** The median over rounds of this row's c=32 rate divided by the other's, measured in the same round. */
+const ratio = (run: Run, to: Run) => median(run.c32.map((p, i) => p.rps / to.c32[i].rps));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 console.log(
-  `\nHTTP, ${SECONDS} s per phase, node ${process.version}, pinned: ${pin ? 'server core 0, load core 1' : 'no'}\n`,
+  `\nHTTP, ${SECONDS} s per phase, c=32 tools/call over ${ROUNDS} rounds (median), node ${process.version}, pinned: ${pin ? 'server core 0, load core 1' : 'no'}\n`,
 );
 console.log(
-  '| server | call c=1 req/s | mean ms | p99 ms | call c=32 req/s | mean ms | p99 ms | list(100) c=32 req/s | RSS MB (2nd round) | vs ceiling | vs SDK v2 | errors |',
+  '| server | call c=1 req/s | mean ms | p99 ms | call c=32 req/s | mean ms | p99 ms | list(100) c=32 req/s | RSS MB (last round) | vs ceiling | vs SDK v2 | errors |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const r of rows) {
-  const errors = r.c1.errors + r.c32.errors + (r.list?.errors ?? 0) + r.again.errors;
+for (const r of runs) {
+  const c32 = median(r.c32.map((p) => p.rps));
+  const mean = (32 / c32) * 1000;
+  const p99 = median(r.c32.map((p) => p.p99));
+  const errors =
+    r.c1!.errors + r.c32.reduce((n, p) => n + p.errors, 0) + (r.list?.errors ?? 0) + r.again!.errors;
   console.log(
-    `| ${r.target.name} | ${fmt(r.c1.rps)} | ${r.c1.mean.toFixed(3)} | ${r.c1.p99} | ${fmt(r.c32.rps)} | ${r.c32.mean.toFixed(3)} | ${r.c32.p99} | ${r.list ? fmt(r.list.rps) : '—'} | ${r.rssAfterCall.toFixed(0)} (${r.rss.toFixed(0)}) | ${Math.round((r.c32.rps / ceiling) * 100)} % | ${(r.c32.rps / v2).toFixed(1)}× | ${errors} |`,
+    `| ${r.target.name} | ${fmt(r.c1!.rps)} | ${r.c1!.mean.toFixed(3)} | ${r.c1!.p99} | ${fmt(c32)} | ${mean.toFixed(3)} | ${p99} | ${r.list ? fmt(r.list.rps) : '—'} | ${r.rssAfterCall!.toFixed(0)} (${r.rss!.toFixed(0)}) | ${Math.round(ratio(r, ceiling) * 100)} % | ${ratio(r, v2).toFixed(1)}× | ${errors} |`,
   );
 }
+console.log(
+  `\nc=32 rounds, req/s: ${runs.map((r) => `${r.target.name.split(' (')[0]}: ${r.c32.map((p) => fmt(p.rps)).join(' / ')}`).join('; ')}`,
+);
 
 const ws = await measureWs();
 process.stderr.write('measured Rampart over WebSocket\n');
 console.log('\nWebSocket (same run, same Rampart build, `/ws`, 2026-07-28 requests):\n');
 console.log('| phase | req/s | mean ms | vs HTTP c=32 (Rampart stateless) | errors |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
-const httpRampart = rows.find((r) => r.target.name === 'Rampart stateless (2026-07-28)')?.c32.rps;
+const stateless = runs.find((r) => r.target.name === 'Rampart stateless (2026-07-28)');
+const httpRampart = stateless ? median(stateless.c32.map((p) => p.rps)) : undefined;
 for (const [name, p] of [
   ['tools/call c=1 (one connection, sequential)', ws.c1],
   ['tools/call c=32 pipelined over one connection', ws.pipelined],

@@ -95,6 +95,7 @@ export {
   inputRequired,
   RequestStateCodec,
 } from './server/input-required.js';
+export { BatchedDestination } from './server/log-destination.js';
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from './server/logger.js';
 export type { JsonSchema, SchemaLike, StandardSchemaV1 } from './server/schema.js';
 export {

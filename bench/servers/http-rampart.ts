@@ -4,9 +4,10 @@
  * With PRODUCTION=1 it adds auth() with a JWT (HS256, BENCH_JWT_SECRET), a high per-principal
  * rateLimit() and a timeout(): the full production stack.
  */
-import { pino } from 'pino';
+import { openSync } from 'node:fs';
 import {
   auth,
+  BatchedDestination,
   createLogger,
   createServer,
   logging,
@@ -23,7 +24,7 @@ const parts =
   process.env.OBSERVE === '1' || production ? 'logging,metrics,tracing' : (process.env.OBSERVE ?? '');
 const on = (part: string) => parts.split(',').includes(part);
 const logger = on('logging')
-  ? createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false }) })
+  ? createLogger({ level: 'info', destination: new BatchedDestination(openSync('/dev/null', 'w')) })
   : createLogger({ level: 'warn' });
 const server = createServer({ name: 'bench', version: '1.0.0', logger });
 const prometheus = on('metrics') ? metrics() : undefined;

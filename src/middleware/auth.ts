@@ -99,6 +99,7 @@ export function auth(options: AuthOptions): AuthMiddleware {
   const cacheTtlMs = options.cacheTtlMs ?? 60_000;
   const verified = new LRUCache<string, AuthInfo>({ max: options.cacheSize ?? 10_000, ttl: cacheTtlMs });
   const hide = options.hideUnauthorized ?? true;
+  const principals = new WeakMap<AuthInfo, string>();
   const localEnv = options.local?.env ?? 'RAMPART_AUTH_TOKEN';
   let localPrincipal: Promise<AuthInfo | undefined> | undefined;
   let server: McpServer<any> | undefined;
@@ -162,11 +163,17 @@ export function auth(options: AuthOptions): AuthMiddleware {
     },
     principalOf(info) {
       if (info === undefined) return undefined;
-      if (info.subject !== undefined) return `sub:${info.subject}`;
-      if (info.clientId !== undefined) return `client:${info.clientId}`;
-      return info.token === undefined
-        ? undefined
-        : `token:${createHash('sha256').update(info.token).digest('base64url')}`;
+      // Verified principals are cached objects: their identity string is worked out once each.
+      let principal = principals.get(info);
+      if (principal === undefined) {
+        if (info.subject !== undefined) principal = `sub:${info.subject}`;
+        else if (info.clientId !== undefined) principal = `client:${info.clientId}`;
+        else if (info.token !== undefined)
+          principal = `token:${createHash('sha256').update(info.token).digest('base64url')}`;
+        else return undefined;
+        principals.set(info, principal);
+      }
+      return principal;
     },
   };
 
@@ -213,22 +220,8 @@ export function auth(options: AuthOptions): AuthMiddleware {
     return info ?? 'trusted';
   };
 
-  const middleware = (async (ctx, next) => {
-    if (ctx.auth === undefined) {
-      const headers = ctx.extra?.requestInfo?.headers;
-      if (headers !== undefined) {
-        // A network transport that did not authenticate: do it here, from its headers.
-        const header = (name: string) => {
-          const v = headers[name];
-          return Array.isArray(v) ? v[0] : v;
-        };
-        ctx.auth = await authenticate({ header, path: '' });
-      } else {
-        const principal = await local();
-        if (principal === 'trusted') return next();
-        ctx.auth = principal;
-      }
-    }
+  /** Scope checks and listing filters, once the principal is known. */
+  const authorised = (ctx: Context<any>, next: () => Promise<unknown>): Promise<unknown> => {
     const ref = server?.lookup(ctx.method, ctx.params);
     const required = ref?.config.scopes;
     if (missingScopes(ctx.auth, required)) {
@@ -237,11 +230,35 @@ export function auth(options: AuthOptions): AuthMiddleware {
     }
     const field = LISTINGS[ctx.method];
     if (field === undefined || !hide || server === undefined) return next();
-    const result = (await next()) as Record<string, unknown>;
-    const items = result?.[field];
-    if (!Array.isArray(items)) return result;
-    const visible = items.filter((item) => !missingScopes(ctx.auth, scopesOfItem(ctx.method, item)));
-    return visible.length === items.length ? result : Object.assign({}, result, { [field]: visible });
+    return next().then((value) => {
+      const result = value as Record<string, unknown>;
+      const items = result?.[field];
+      if (!Array.isArray(items)) return result;
+      const visible = items.filter((item) => !missingScopes(ctx.auth, scopesOfItem(ctx.method, item)));
+      return visible.length === items.length ? result : Object.assign({}, result, { [field]: visible });
+    });
+  };
+
+  // Not `async`: on HTTP the transport has already authenticated, so the common path adds no promise.
+  const middleware = ((ctx, next) => {
+    if (ctx.auth !== undefined) return authorised(ctx, next);
+    const headers = ctx.extra?.requestInfo?.headers;
+    if (headers !== undefined) {
+      // A network transport that did not authenticate: do it here, from its headers.
+      const header = (name: string) => {
+        const v = headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      return Promise.resolve(authenticate({ header, path: '' })).then((info) => {
+        ctx.auth = info;
+        return authorised(ctx, next);
+      });
+    }
+    return local().then((principal) => {
+      if (principal === 'trusted') return next();
+      ctx.auth = principal;
+      return authorised(ctx, next);
+    });
   }) as AuthMiddleware;
   middleware.authenticator = authenticator;
   middleware.verifyToken = (token) => verifyToken(token);

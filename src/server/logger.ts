@@ -3,6 +3,7 @@
  * JSON to stderr so stdio servers keep stdout for protocol messages only.
  */
 import { pino } from 'pino';
+import { BatchedDestination } from './log-destination.js';
 
 /** The structured logger handlers and middleware receive (a pino logger). */
 export type Logger = pino.Logger;
@@ -70,7 +71,7 @@ export interface LoggerOptions {
   name?: string;
   /** pino level; defaults to `LOG_LEVEL` or "info". */
   level?: string;
-  /** Where lines go; defaults to stderr (fd 2), synchronously. */
+  /** Where lines go; defaults to stderr (fd 2), written in batches (see BatchedDestination). */
   destination?: pino.DestinationStream;
   /** Extra paths to censor, in pino's redact syntax. */
   redact?: string[];
@@ -118,6 +119,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: [...REDACTED_PATHS, ...(options.redact ?? [])], censor: CENSOR },
       formatters: { log: censorNested },
     },
-    options.destination ?? (options.pretty ? prettyStderr() : pino.destination({ fd: 2, sync: true })),
+    options.destination ?? (options.pretty ? prettyStderr() : new BatchedDestination(2)),
   );
 }

@@ -27,8 +27,14 @@ export class MemoryStore implements Store {
   }
 
   take(key: string, bucket: BucketSpec, cost: number): TakeResult {
-    const { state, result } = refill(this.buckets.get(key), bucket, cost, performance.now());
-    this.buckets.set(key, state);
+    const current = this.buckets.get(key);
+    const { state, result } = refill(current, bucket, cost, performance.now());
+    // A known bucket is updated in place (get() already made it the most recent): no set() per take.
+    if (current === undefined) this.buckets.set(key, state);
+    else {
+      current.tokens = state.tokens;
+      current.ts = state.ts;
+    }
     return result;
   }
 
