@@ -5,6 +5,7 @@
  */
 import { TimeoutError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
+import { LiveList, type LiveNode } from '../session/live-list.js';
 import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
 import { matcher, type Scope } from './keys.js';
@@ -21,6 +22,61 @@ export interface TimeoutOptions extends Scope {
 /** Long-lived by design: never timed out unless listed in `methods`. */
 const STREAMING = new Set(['subscriptions/listen']);
 
+/** A request being timed: its deadline, and how to fail it. */
+class Timed {
+  /** Failed already (it stays listed until its handler settles). */
+  expired = false;
+  constructor(
+    readonly deadline: number,
+    readonly ms: number,
+    readonly ctx: Context<any>,
+    readonly reject: (err: unknown) => void,
+  ) {}
+}
+
+/**
+ * One rule's requests in flight, checked on a coarse tick: one interval per rule while requests
+ * run, instead of a timer set and cleared per request (with AsyncLocalStorage on, Node runs its
+ * async hooks for every timer too). A request times out within one tick (a twentieth of the
+ * shortest limit, 5 ms to 1 s) after its deadline.
+ */
+class Deadlines {
+  private readonly live = new LiveList<Timed>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly tickMs: number,
+    private readonly expire: (timed: Timed) => void,
+  ) {}
+
+  add(timed: Timed): LiveNode<Timed> {
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.sweep(), this.tickMs);
+      this.timer.unref();
+    }
+    return this.live.add(timed);
+  }
+
+  remove(node: LiveNode<Timed>): void {
+    this.live.remove(node);
+  }
+
+  private sweep(): void {
+    // An idle rule stops ticking; the next request starts it again.
+    if (this.live.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (const timed of [...this.live]) {
+      if (timed.expired || timed.deadline > now) continue;
+      timed.expired = true;
+      this.expire(timed);
+    }
+  }
+}
+
 /** Creates a timeout rule. */
 export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
   if (!(options.ms > 0)) throw new TypeError('timeout: ms must be > 0');
@@ -28,26 +84,29 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
   const rule = options.name ?? 'default';
   const perTool = options.perTool ?? {};
   const explicit = new Set(options.methods ?? []);
+  const shortest = Math.min(options.ms, ...Object.values(perTool));
+  const deadlines = new Deadlines(Math.min(1_000, Math.max(5, shortest / 20)), (timed) => {
+    publishProtection({ kind: 'timeout', rule, method: timed.ctx.method });
+    const error = new TimeoutError(`Request timed out after ${timed.ms} ms`, {
+      details: { timeoutMs: timed.ms },
+    });
+    // The request's AbortController is made only now (one per request would cost more than the rest).
+    timed.ctx.abort(error);
+    timed.reject(error);
+  });
   return (ctx, next) => {
     if (!applies(ctx) || (STREAMING.has(ctx.method) && !explicit.has(ctx.method))) return next();
     const target = ctx.target;
     const ms = (target !== undefined ? perTool[target] : undefined) ?? options.ms;
-    // The request's AbortController is made only if the time runs out (creating one per request
-    // would cost more than the rest of this middleware).
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        publishProtection({ kind: 'timeout', rule, method: ctx.method });
-        const error = new TimeoutError(`Request timed out after ${ms} ms`, { details: { timeoutMs: ms } });
-        ctx.abort(error);
-        reject(error);
-      }, ms);
+      const node = deadlines.add(new Timed(performance.now() + ms, ms, ctx, reject));
       next().then(
         (value) => {
-          clearTimeout(timer);
+          deadlines.remove(node);
           resolve(value);
         },
         (err) => {
-          clearTimeout(timer);
+          deadlines.remove(node);
           reject(err);
         },
       );

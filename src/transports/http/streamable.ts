@@ -66,34 +66,45 @@ export const ANONYMOUS = new Caller(undefined, undefined);
  * answer 401 with a `WWW-Authenticate` challenge naming the protected-resource metadata, and resolve
  * `undefined` (the request is answered). The exchange is the AuthRequest (header() and path).
  */
-export async function authenticateHttp(
+export function authenticateHttp(
   server: McpServer<any>,
   ex: HttpExchange,
-): Promise<Caller | undefined> {
+): Caller | undefined | Promise<Caller | undefined> {
   const authenticator = server.authenticator;
   if (authenticator === undefined) return ANONYMOUS;
+  // A cached token answers synchronously: no promise on the common path.
+  let pending: AuthInfo | undefined | Promise<AuthInfo | undefined>;
   try {
-    const pending = authenticator.authenticate(ex);
-    const auth = pending instanceof Promise ? await pending : pending;
-    return new Caller(auth, authenticator.principalOf(auth));
+    pending = authenticator.authenticate(ex);
   } catch (err) {
-    const error = toRampartError(err);
-    const body = error.toJsonRpc(requestIdOf(ex));
-    if (error.code !== ErrorCode.Unauthorized && error.code !== ErrorCode.Forbidden) {
-      server.logger.error({ err }, 'authentication failed');
-      rejectHttp(ex, 500, body);
-      return undefined;
-    }
-    const value = authenticator.challenge(body, ex);
-    rejectHttp(
-      ex,
-      error.code === ErrorCode.Unauthorized ? 401 : 403,
-      body,
-      null,
-      value === undefined ? {} : { 'www-authenticate': value },
-    );
+    return refuseHttp(server, ex, err);
+  }
+  if (!(pending instanceof Promise)) return new Caller(pending, authenticator.principalOf(pending));
+  return pending.then(
+    (auth) => new Caller(auth, authenticator.principalOf(auth)),
+    (err: unknown) => refuseHttp(server, ex, err),
+  );
+}
+
+/** Answers a request whose credentials were refused: 401/403 with a challenge, or 500. */
+function refuseHttp(server: McpServer<any>, ex: HttpExchange, err: unknown): undefined {
+  const authenticator = server.authenticator!;
+  const error = toRampartError(err);
+  const body = error.toJsonRpc(requestIdOf(ex));
+  if (error.code !== ErrorCode.Unauthorized && error.code !== ErrorCode.Forbidden) {
+    server.logger.error({ err }, 'authentication failed');
+    rejectHttp(ex, 500, body);
     return undefined;
   }
+  const value = authenticator.challenge(body, ex);
+  rejectHttp(
+    ex,
+    error.code === ErrorCode.Unauthorized ? 401 : 403,
+    body,
+    null,
+    value === undefined ? {} : { 'www-authenticate': value },
+  );
+  return undefined;
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -230,10 +241,10 @@ export class StreamableHttp {
       return undefined;
     }
     if (ex.method !== 'POST') ex.setHeader('x-request-id', requestIdOf(ex));
-    if (this.server.authenticator === undefined) return this.route(ex, ANONYMOUS);
-    return authenticateHttp(this.server, ex).then((caller) =>
-      caller === undefined ? undefined : this.route(ex, caller),
-    );
+    const caller = authenticateHttp(this.server, ex);
+    if (caller === undefined) return undefined;
+    if (!(caller instanceof Promise)) return this.route(ex, caller);
+    return caller.then((c) => (c === undefined ? undefined : this.route(ex, c)));
   }
 
   private route(ex: HttpExchange, caller: Caller): Promise<void> | undefined {
