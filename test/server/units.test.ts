@@ -5,6 +5,7 @@ import { RequestStateCodec, UriTemplate } from '../../src/index.js';
 import { compileSchema } from '../../src/server/schema.js';
 import { LiveList } from '../../src/session/live-list.js';
 import { Session, type SessionHost } from '../../src/session/session.js';
+import { SmallMap } from '../../src/session/small-map.js';
 import type { Transport } from '../../src/transports/types.js';
 
 describe('compileSchema', () => {
@@ -181,5 +182,27 @@ describe('LiveList', () => {
     list.clear();
     expect(list.size).toBe(0);
     expect([...list]).toEqual([]);
+  });
+});
+
+describe('SmallMap', () => {
+  it('behaves as a Map through one entry, several, deletes and clear', () => {
+    const map = new SmallMap<number | string, string>();
+    expect(map.size).toBe(0);
+    expect(map.delete(1)).toBe(false);
+    map.set(1, 'a');
+    expect([map.size, map.has(1), map.get(1), map.has('1')]).toEqual([1, true, 'a', false]);
+    map.set(1, 'A');
+    expect(map.get(1)).toBe('A');
+    map.set('x', 'b').set(3, 'c');
+    expect(map.size).toBe(3);
+    expect(map.keys()).toEqual([1, 'x', 3]);
+    expect(map.values()).toEqual(['A', 'b', 'c']);
+    // Snapshots: deleting while iterating is safe.
+    for (const key of map.keys()) if (key !== 3) map.delete(key);
+    expect([map.size, map.get(3), map.get(1)]).toEqual([1, 'c', undefined]);
+    expect(map.delete('x')).toBe(false);
+    map.clear();
+    expect([map.size, map.keys(), map.values()]).toEqual([0, [], []]);
   });
 });

@@ -277,9 +277,10 @@ export class HttpSessionTransport implements Transport {
   onmessage?: (message: any, extra?: MessageExtra) => void;
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  readonly routes = new Map<JsonRpcId, Outbox>();
+  // SmallMaps, not Maps: they live as long as the session and change with every request.
+  readonly routes = new SmallMap<JsonRpcId, Outbox>();
   /** Outboxes by stream id, for resumption. */
-  readonly outboxes = new Map<string, Outbox>();
+  readonly outboxes = new SmallMap<string, Outbox>();
   standalone: SseStream | undefined;
   private closed = false;
 
