@@ -8,10 +8,10 @@
  *
  * Phases per server: tools/call at concurrency 1 and 32, tools/list (100 tools) at 32. Loopback only,
  * autocannon, every phase bounded in time. With `taskset`, the servers run on core 0 and the load
- * generator (this process) on core 1. Every server is started first and then loaded in turn, and
- * the c=32 tools/call phase runs BENCH_ROUNDS times (default 5) round-robin over all of them: a
- * shared machine's speed drifts by tens of percent within a minute, so each row reports its median,
- * and its ratio to the ceiling is the median of the ratios measured side by side in each round.
+ * generator (this process) on core 1. A shared machine's speed drifts by tens of percent within a
+ * minute, so the ceiling stays up for the whole run and each row, started alone next to it, runs its
+ * c=32 tools/call phase BENCH_ROUNDS times (default 5) alternating with the ceiling's: the row
+ * reports its median, and its ratio to the ceiling is the median of the ratios of adjacent phases.
  * RSS is read from /proc after the rounds and again after a last tools/call phase.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -238,6 +238,8 @@ interface Run {
   call: { headers: Record<string, string>; body: string };
   c1?: Phase;
   c32: Phase[];
+  /** The ceiling's c=32 rate in the phase just before each of this row's. */
+  beside: number[];
   list?: Phase;
   again?: Phase;
   rssAfterCall?: number;
@@ -249,7 +251,7 @@ async function prepare(target: Target): Promise<Run> {
   const url = `http://127.0.0.1:${port}/mcp`;
   const call = await requestFor(target, url, 'tools/call', { name: 'echo', arguments: { text: 'hello' } });
   await load(url, 8, call); // warm-up
-  return { target, child, url, call, c32: [] };
+  return { target, child, url, call, c32: [], beside: [] };
 }
 
 // BENCH_ONLY=<text> measures only the rows whose name contains it (plus the ceiling and SDK v2).
@@ -258,29 +260,42 @@ const selected = TARGETS.filter(
   (t, i) => !only || i === 0 || t.name.startsWith('SDK v2') || t.name.includes(only),
 );
 const runs: Run[] = [];
+const ceiling = await prepare(selected[0]);
 try {
-  for (const target of selected) runs.push(await prepare(target));
-  for (const run of runs) run.c1 = await load(run.url, 1, run.call);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const run of runs) run.c32.push(await load(run.url, 32, run.call));
-    process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
+  ceiling.c1 = await load(ceiling.url, 1, ceiling.call);
+  runs.push(ceiling);
+  for (const target of selected.slice(1)) {
+    const run = await prepare(target);
+    try {
+      run.c1 = await load(run.url, 1, run.call);
+      for (let round = 0; round < ROUNDS; round++) {
+        const base = await load(ceiling.url, 32, ceiling.call);
+        ceiling.c32.push(base);
+        run.beside.push(base.rps);
+        run.c32.push(await load(run.url, 32, run.call));
+      }
+      run.rssAfterCall = rssMb(run.child.pid!);
+      if (!run.target.noList)
+        run.list = await load(run.url, 32, await requestFor(run.target, run.url, 'tools/list', {}));
+      // Another round of the same load: RSS should not keep climbing.
+      run.again = await load(run.url, 32, run.call);
+      run.rss = rssMb(run.child.pid!);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    runs.push(run);
+    process.stderr.write(`measured ${target.name}\n`);
   }
-  for (const run of runs) {
-    run.rssAfterCall = rssMb(run.child.pid!);
-    if (!run.target.noList)
-      run.list = await load(run.url, 32, await requestFor(run.target, run.url, 'tools/list', {}));
-    // Another round of the same load: RSS should not keep climbing.
-    run.again = await load(run.url, 32, run.call);
-    run.rss = rssMb(run.child.pid!);
-    process.stderr.write(`measured ${run.target.name}\n`);
-  }
+  ceiling.again = await load(ceiling.url, 32, ceiling.call);
+  ceiling.rssAfterCall = ceiling.rss = rssMb(ceiling.child.pid!);
 } finally {
-  for (const run of runs) run.child.kill('SIGKILL');
+  ceiling.child.kill('SIGKILL');
 }
-const ceiling = runs[0];
+ceiling.beside = ceiling.c32.map((p) => p.rps);
 const v2 = runs.find((r) => r.target.name.startsWith('SDK v2'))!;
-/** The median over rounds of this row's c=32 rate divided by the other's, measured in the same round. */
-const ratio = (run: Run, to: Run) => median(run.c32.map((p, i) => p.rps / to.c32[i].rps));
+const rate = (run: Run) => median(run.c32.map((p) => p.rps));
+/** The median of this row's c=32 rate over the ceiling's in the phase beside it. */
+const vsCeiling = (run: Run) => median(run.c32.map((p, i) => p.rps / run.beside[i]));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 console.log(
   `\nHTTP, ${SECONDS} s per phase, c=32 tools/call over ${ROUNDS} rounds (median), node ${process.version}, pinned: ${pin ? 'server core 0, load core 1' : 'no'}\n`,
@@ -290,18 +305,20 @@ console.log(
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of runs) {
-  const c32 = median(r.c32.map((p) => p.rps));
+  const c32 = rate(r);
   const mean = (32 / c32) * 1000;
   const p99 = median(r.c32.map((p) => p.p99));
   const errors =
     r.c1!.errors + r.c32.reduce((n, p) => n + p.errors, 0) + (r.list?.errors ?? 0) + r.again!.errors;
   console.log(
-    `| ${r.target.name} | ${fmt(r.c1!.rps)} | ${r.c1!.mean.toFixed(3)} | ${r.c1!.p99} | ${fmt(c32)} | ${mean.toFixed(3)} | ${p99} | ${r.list ? fmt(r.list.rps) : '—'} | ${r.rssAfterCall!.toFixed(0)} (${r.rss!.toFixed(0)}) | ${Math.round(ratio(r, ceiling) * 100)} % | ${ratio(r, v2).toFixed(1)}× | ${errors} |`,
+    `| ${r.target.name} | ${fmt(r.c1!.rps)} | ${r.c1!.mean.toFixed(3)} | ${r.c1!.p99} | ${fmt(c32)} | ${mean.toFixed(3)} | ${p99} | ${r.list ? fmt(r.list.rps) : '—'} | ${r.rssAfterCall!.toFixed(0)} (${r.rss!.toFixed(0)}) | ${Math.round(vsCeiling(r) * 100)} % | ${(c32 / rate(v2)).toFixed(1)}× | ${errors} |`,
   );
 }
-console.log(
-  `\nc=32 rounds, req/s: ${runs.map((r) => `${r.target.name.split(' (')[0]}: ${r.c32.map((p) => fmt(p.rps)).join(' / ')}`).join('; ')}`,
-);
+console.log('\nc=32 rounds, req/s (the ceiling beside each in brackets):');
+for (const r of runs.slice(1)) {
+  const rounds = r.c32.map((p, i) => `${fmt(p.rps)} (${fmt(r.beside[i])})`).join(' / ');
+  console.log(`- ${r.target.name}: ${rounds}`);
+}
 
 const ws = await measureWs();
 process.stderr.write('measured Rampart over WebSocket\n');
