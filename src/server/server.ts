@@ -506,8 +506,10 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         this.logger.error({ err }, 'server event listener failed');
       }
     }
+    // Over a snapshot: a send may end a session, and so change the list, while this iterates.
+    const sessions = [...this.sessions];
     if (event.kind === 'resource_updated') {
-      for (const s of this.sessions) {
+      for (const s of sessions) {
         if (s.era === 'legacy' && s.isSubscribed(event.uri)) {
           void s.notify('notifications/resources/updated', { uri: event.uri });
         }
@@ -515,7 +517,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
       return;
     }
     const method = `notifications/${event.kind.replace('_list_changed', '')}/list_changed`;
-    for (const s of this.sessions) if (s.era === 'legacy' && s.initialized) void s.notify(method, {});
+    for (const s of sessions) if (s.era === 'legacy' && s.initialized) void s.notify(method, {});
   }
 
   /** Coalesces registry changes made in one tick into one `list_changed` per kind. */

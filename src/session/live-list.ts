@@ -63,6 +63,7 @@ export class LiveList<T> implements Iterable<T> {
     this.count = 0;
   }
 
+  /** Iterates the live items. Removing the current item is safe; to remove others, iterate a copy. */
   *[Symbol.iterator](): Iterator<T> {
     let node = this.head;
     while (node !== undefined) {
