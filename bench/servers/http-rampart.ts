@@ -28,7 +28,8 @@ const logger = on('logging')
   : createLogger({ level: 'warn' });
 const server = createServer({ name: 'bench', version: '1.0.0', logger });
 const prometheus = on('metrics') ? metrics() : undefined;
-if (on('logging')) server.use(logging());
+// `als`: logging() with nothing written at its level (AsyncLocalStorage and the middleware alone).
+if (on('logging') || on('als')) server.use(logging());
 if (prometheus) server.use(prometheus);
 if (on('tracing')) server.use(tracing());
 if (production) {

@@ -27,6 +27,9 @@ export interface MetricsOptions {
 /** The middleware, with the registry it reports into. */
 export type MetricsMiddleware = Middleware<Context<any>> & { registry: Prom.Registry };
 
+/** One transport and direction's traffic counters. */
+type TrafficCells = { bytes: CounterCell; messages: CounterCell };
+
 /** Methods whose `target` label is the tool, prompt or resource they name. */
 const TARGETED = new Set(['tools/call', 'prompts/get', 'resources/read']);
 
@@ -158,15 +161,15 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   });
   // Transports publish their traffic on a diagnostics channel; counting it is this registry's job.
   // Cells per transport and direction (a handful), resolved once.
-  const traffic = new Map<string, { bytes: CounterCell; messages: CounterCell }>();
+  const traffic = { in: new Map<string, TrafficCells>(), out: new Map<string, TrafficCells>() };
   transportChannel.subscribe((data) => {
     const t = data as TransportTraffic;
-    const key = t.direction === 'in' ? t.transport : `${t.transport}:out`;
-    let c = traffic.get(key);
+    const byTransport = traffic[t.direction];
+    let c = byTransport.get(t.transport);
     if (c === undefined) {
       const labels = { transport: t.transport, direction: t.direction };
       c = { bytes: bytes.cell(labels), messages: messages.cell(labels) };
-      traffic.set(key, c);
+      byTransport.set(t.transport, c);
     }
     c.bytes.pending += t.bytes;
     c.messages.pending += t.messages;
