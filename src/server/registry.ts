@@ -33,7 +33,7 @@ export class Registry<E extends { key: string; descriptor: D }, D = E['descripto
   private readonly entries = new Map<string, E>();
   private listing: D[] | undefined;
   /** Pages of the current listing by offset, each pre-serialised (at most one per page). */
-  private pages = new Map<number, Page<D>>();
+  private readonly pages = new Map<number, Page<D>>();
   private pagesOf = 0;
   private version = 0;
 

@@ -100,6 +100,11 @@ function resolveLimits(limits: SessionLimits): Required<SessionLimits> {
 
 const CLOSED: Promise<void> = Promise.resolve();
 
+/** The answer to a request the session will not run. */
+function refused(id: JsonRpcId, error: RampartError): Promise<JsonRpcResponse> {
+  return Promise.resolve(failure(id, error.toJsonRpc()));
+}
+
 /** A malformed message's error, in the one error shape. */
 function invalidRequest(error: JsonRpcErrorObject): JsonRpcErrorObject {
   return { code: error.code, message: error.message, data: { type: 'invalid_request' } };
@@ -251,29 +256,20 @@ export class Session {
   process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
     if (!isRequest(message)) return this.host.handle(this, message, extra);
     if (this.closed) {
-      return Promise.resolve(
-        failure(
-          message.id,
-          new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session is closed').toJsonRpc(),
-        ),
+      return refused(
+        message.id,
+        new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session is closed'),
       );
     }
     if (this.inflight.has(message.id)) {
-      return Promise.resolve(
-        failure(
-          message.id,
-          new InvalidRequestError(`Request id ${message.id} is already in flight`).toJsonRpc(),
-        ),
-      );
+      return refused(message.id, new InvalidRequestError(`Request id ${message.id} is already in flight`));
     }
     if (this.inflight.size >= this.limits.maxInflight) {
-      return Promise.resolve(
-        failure(
-          message.id,
-          new RampartError('overloaded', ErrorCode.Overloaded, 'Too many requests in flight', {
-            retryAfterMs: 100,
-          }).toJsonRpc(),
-        ),
+      return refused(
+        message.id,
+        new RampartError('overloaded', ErrorCode.Overloaded, 'Too many requests in flight', {
+          retryAfterMs: 100,
+        }),
       );
     }
     return this.host.handle(this, message, extra);

@@ -196,17 +196,19 @@ export class Outbox {
     this.sse = stream;
   }
 
-  private challenge(error: JsonRpcErrorObject): string | undefined {
-    return this.options.authenticator?.challenge(error, this.ex);
-  }
-
   private finish(): void {
     this.done = true;
     if (this.sse) {
       this.sse.close();
     } else if (!this.ex.responded) {
       const body = this.answers ?? this.answer;
-      const { status, headers } = statusFor(body, this.options.modern, (e) => this.challenge(e));
+      // A challenge is built only by a server with an authenticator (none, no closure per response).
+      const authenticator = this.options.authenticator;
+      const challenge =
+        authenticator === undefined
+          ? undefined
+          : (e: JsonRpcErrorObject) => authenticator.challenge(e, this.ex);
+      const { status, headers } = statusFor(body, this.options.modern, challenge);
       const text = Array.isArray(body) ? JSON.stringify(body) : stringifyMessage(body);
       publishTraffic('http', 'out', text, this.answers === undefined ? 1 : this.answers.length);
       this.ex.respond(status, this.responseHeaders(headers), text);
