@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { serialId } from '../session/serial.js';
 
 const ID = /^[\w\-.:@]{1,128}$/;
 
@@ -18,7 +19,7 @@ let sequence = 0;
  * UUID cost a request ~600 bytes of intermediate strings.
  */
 export function newCorrelationId(): string {
-  return PREFIX + (++sequence).toString(36);
+  return serialId(PREFIX, ++sequence);
 }
 
 /** The parts of a W3C `traceparent` value (`00-<trace-id>-<span-id>-<flags>`), if well-formed. */

@@ -14,6 +14,7 @@ import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../.
 import { correlationIdOf, newCorrelationId } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
 import { LiveList, type LiveNode } from '../../session/live-list.js';
+import { serialId } from '../../session/serial.js';
 import type { Session } from '../../session/session.js';
 import { publishTraffic } from '../diagnostics.js';
 import type { AuthInfo, MessageExtra } from '../types.js';
@@ -375,7 +376,7 @@ export class StreamableHttp {
         : undefined;
     const rejection = this.modernRejection(ex, message);
     if (rejection) return rejectHttp(ex, 400, rejection, id ?? null);
-    const transport = new RequestTransport(`m${++this.ephemeralSeq}`);
+    const transport = new RequestTransport(serialId('m', ++this.ephemeralSeq));
     const session = this.server.requestSession(transport);
     const node = this.ephemeral.add(session);
     if (id === undefined || !('method' in message)) {
@@ -452,7 +453,7 @@ export class StreamableHttp {
       ({ session, transport } = entry);
       entry.lastSeen = Date.now();
     } else {
-      transport = new HttpSessionTransport(`s${++this.ephemeralSeq}`, undefined);
+      transport = new HttpSessionTransport(serialId('s', ++this.ephemeralSeq), undefined);
       session = this.server.requestSession(transport);
       node = this.ephemeral.add(session);
     }
@@ -468,7 +469,7 @@ export class StreamableHttp {
       return;
     }
     const useSse = this.prefersSse(ex);
-    const streamId = `${transport.sessionId}/${++this.streamSeq}`;
+    const streamId = serialId(`${transport.sessionId}/`, ++this.streamSeq);
     const outbox = new Outbox(
       streamId,
       ids ?? (body as Record<string, any>).id,
