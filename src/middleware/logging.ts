@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { toRampartError } from '../protocol/errors.js';
 import { type Context, ERROR_LOGGED } from '../server/context.js';
-import type { Logger } from '../server/logger.js';
+import { type Logger, writeLine } from '../server/logger.js';
 import type { Middleware } from './compose.js';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -93,6 +93,25 @@ class RequestLine {
     this.principal = ctx.principal;
   }
 
+  /**
+   * The line's fields as JSON (`,"key":value...`, in pino's order), for `writeLine` — or undefined
+   * when a field is one pino's redaction and formatter must see (params, an error, an object).
+   */
+  fields(): string | undefined {
+    const cache = this.cache;
+    if (this.params !== undefined || this.err !== undefined) return undefined;
+    if (cache !== undefined && typeof cache !== 'string') return undefined;
+    const q = JSON.stringify;
+    let s = `,"correlationId":${q(this.correlationId)},"sessionId":${q(this.sessionId)},"method":${q(this.method)},"event":"mcp.request"`;
+    if (this.target !== undefined) s += `,"target":${q(this.target)}`;
+    if (this.principal !== undefined) s += `,"principal":${q(this.principal)}`;
+    if (this.duration_ms !== undefined) s += `,"duration_ms":${q(this.duration_ms)}`;
+    if (this.outcome !== undefined) s += `,"outcome":${q(this.outcome)}`;
+    if (this.error_type !== undefined) s += `,"error_type":${q(this.error_type)}`;
+    if (cache !== undefined) s += `,"cache":${q(cache)}`;
+    return s;
+  }
+
   /** Stamps the duration, and a principal auth() found further in. */
   finish(ctx: Context<any>, start: number, outcome: string): this {
     this.duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
@@ -137,7 +156,9 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
     return pending.then(
       (result) => {
         line.finish(ctx, start, outcomeOf(result)).cache = ctx.peekMetadata('rampart.cache');
-        logger[level](line, 'request finished');
+        const fields = line.fields();
+        if (fields === undefined || !writeLine(logger, level, fields, 'request finished'))
+          logger[level](line, 'request finished');
         return result;
       },
       (err: unknown) => failed(ctx, line, start, err),

@@ -110,15 +110,49 @@ function prettyStderr(): pino.DestinationStream {
   return { write: (chunk: string) => void process.stderr.write(prettyLine(chunk.trimEnd())) };
 }
 
+/**
+ * Loggers `createLogger` made that write plain lines: no extra redaction paths, no destination that
+ * wants pino's per-line metadata (a multistream). For these, `writeLine` may build a line itself.
+ */
+const plain = new WeakSet<Logger>();
+
 /** Creates the default server logger: JSON lines on stderr, credentials redacted. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
+  const destination = options.destination ?? (options.pretty ? prettyStderr() : new BatchedDestination(2));
+  const logger = pino(
     {
       name: options.name,
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       redact: { paths: [...REDACTED_PATHS, ...(options.redact ?? [])], censor: CENSOR },
       formatters: { log: censorNested },
     },
-    options.destination ?? (options.pretty ? prettyStderr() : new BatchedDestination(2)),
+    destination,
   );
+  const needsMetadata = (destination as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym];
+  if (!options.redact?.length && needsMetadata !== true) plain.add(logger);
+  return logger;
+}
+
+type Internals = Record<symbol, any>;
+
+/**
+ * Writes one line whose fields (`,"key":value` pairs, already JSON) the caller built, exactly as pino
+ * would write them with `msg` — level, time, bindings, fields, message — and reports whether it
+ * could: only for a plain `createLogger` logger, and only for fields that hold no credentials (pino's
+ * redaction does not see them). Returns true without writing when the level is off.
+ *
+ * Why: pino's generic path (walk the object, type-switch each value, run the formatter and the
+ * redaction) measured ~4 µs of a request's ~50 for the logging middleware's one line under load; a
+ * line built from known fields costs a few string joins.
+ */
+export function writeLine(logger: Logger, level: pino.Level, fields: string, msg: string): boolean {
+  if (!plain.has(logger)) return false;
+  const value = logger.levels.values[level];
+  if (value < logger.levelVal) return true;
+  const s = pino.symbols;
+  const self = logger as unknown as Internals;
+  (self[s.streamSym] as pino.DestinationStream).write(
+    `${self[s.lsCacheSym][value]}${self[s.timeSym]()}${self[s.chindingsSym]}${fields},"msg":${JSON.stringify(msg)}${self[s.endSym]}`,
+  );
+  return true;
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  cache,
   type createLogger,
   createServer,
   getLogger,
@@ -86,6 +87,41 @@ describe('logging()', () => {
     expect(finish.correlationId).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
     expect(finish.sessionId).toMatch(/^[0-9a-f]{32}$/);
     expect(finish.params).toBeUndefined();
+  });
+
+  it("builds its finish lines itself exactly as pino writes them (pino's own path when redaction is extended)", async () => {
+    const run = async (redact?: string[]) => {
+      const { raw, logger } = captureLogs({ name: 'same', redact });
+      const s = server(logger);
+      // A URI that needs escaping, and a cache field on a second call.
+      s.resource('test://x?q="a\\b"\u2028', () => 'r');
+      s.tool('cached', { annotations: { readOnlyHint: true } }, () => 'c');
+      s.use(cache({ ttlMs: 60_000 }));
+      const client = await connectV1(s);
+      await client.callTool({ name: 'work', arguments: { password: 'pw', n: 1 } });
+      await client.callTool({ name: 'refuse', arguments: {} });
+      await client.readResource({ uri: 'test://x?q="a\\b"\u2028' });
+      await client.callTool({ name: 'cached', arguments: {} });
+      await client.callTool({ name: 'cached', arguments: {} });
+      await client.close();
+      // Time, duration and ids differ between runs; everything else must match byte for byte.
+      return raw
+        .filter((l) => l.includes('"request finished"'))
+        .map((l) =>
+          l
+            .replace(/"time":\d+/, '"time":0')
+            .replace(/"duration_ms":[\d.e-]+/, '"duration_ms":0')
+            .replace(/"correlationId":"[^"]+"/, '"correlationId":"c"')
+            .replace(/"sessionId":"[^"]+"/, '"sessionId":"s"'),
+        );
+    };
+    const built = await run();
+    const fromPino = await run(['nothing.here']);
+    expect(built).toHaveLength(6);
+    expect(built).toEqual(fromPino);
+    expect(built.some((l) => l.includes('"cache":"hit"'))).toBe(true);
+    expect(built.some((l) => l.includes('"outcome":"tool_error"'))).toBe(true);
+    for (const line of built) expect(() => JSON.parse(line)).not.toThrow();
   });
 
   it('carries the correlation id on lines written inside the handler, across awaits and helpers', async () => {
