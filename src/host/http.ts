@@ -16,7 +16,12 @@ import { ErrorCode } from '../protocol/jsonrpc.js';
 import type { McpServer, RouteHandler } from '../server/server.js';
 import { fetchExchange, type HttpExchange, nodeExchange } from '../transports/http/exchange.js';
 import { LegacySse, type LegacySseOptions } from '../transports/http/legacy-sse.js';
-import { rejectHttp, StreamableHttp, type StreamableHttpOptions } from '../transports/http/streamable.js';
+import {
+  failSafe,
+  rejectHttp,
+  StreamableHttp,
+  type StreamableHttpOptions,
+} from '../transports/http/streamable.js';
 import { WebSocketEndpoint, type WebSocketOptions, websocketAvailable } from '../transports/websocket.js';
 
 export interface HttpOptions extends StreamableHttpOptions {
@@ -226,21 +231,11 @@ export class HttpRouter {
   /** Handles a request for an adapter: whatever fails unanswered gets a 500 and a log line. */
   serve(ex: HttpExchange): void {
     try {
-      this.handle(ex)?.catch((err) => failSafe(ex, err, this.server));
+      this.handle(ex)?.catch((err) => failSafe(this.server, ex, err));
     } catch (err) {
-      failSafe(ex, err, this.server);
+      failSafe(this.server, ex, err);
     }
   }
-}
-
-function failSafe(ex: HttpExchange, err: unknown, server: McpServer<any>): void {
-  server.logger.error({ err }, 'HTTP request failed');
-  if (!ex.responded)
-    rejectHttp(ex, 500, {
-      code: ErrorCode.InternalError,
-      message: 'Internal error',
-      data: { type: 'internal' },
-    });
 }
 
 /** A Node `(req, res)` handler for Express, Fastify or plain `node:http`. Reads `req.body` if a framework parsed it. */

@@ -558,6 +558,21 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     message: JsonRpcMessage,
     extra: MessageExtra | undefined,
   ): Promise<JsonRpcResponse | undefined> {
+    return this.run(session, message, extra, false);
+  }
+
+  /** SessionHost: handles one request or notification and sends its answer on the session. */
+  serve(session: Session, message: JsonRpcMessage, extra: MessageExtra | undefined): void {
+    void this.run(session, message, extra, true);
+  }
+
+  /** `handle`, or with `send` `serve` — whose promise settles to undefined and never rejects. */
+  private run(
+    session: Session,
+    message: JsonRpcMessage,
+    extra: MessageExtra | undefined,
+    send: boolean,
+  ): Promise<JsonRpcResponse | undefined> {
     const msg = message as JsonRpcRequest;
     const id = isRequest(msg) ? msg.id : undefined;
     let era: Era;
@@ -565,7 +580,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     try {
       [era, version] = this.classify(session, msg);
     } catch (err) {
-      return Promise.resolve(id === undefined ? undefined : failure(id, toRampartError(err).toJsonRpc()));
+      const refusal = id === undefined ? undefined : failure(id, toRampartError(err).toJsonRpc());
+      return send ? this.deliver(session, refusal) : Promise.resolve(refusal);
     }
     const ctx = new Context<Deps>(
       msg,
@@ -579,19 +595,30 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     );
     if (id === undefined) return this.runNotification(ctx);
     session.track(id, ctx);
-    return this.answer(session, ctx, id, era);
+    return this.answer(session, ctx, id, era, send);
+  }
+
+  /** Sends a response (if any) on the session; a failure to is reported, never thrown. */
+  private deliver(session: Session, response: JsonRpcResponse | undefined): Promise<undefined> {
+    try {
+      if (response !== undefined) void session.send(response);
+    } catch (err) {
+      this.reportError(err as Error, session);
+    }
+    return SETTLED;
   }
 
   /**
-   * Runs a request through the onion and encodes its answer (or its error); then untracks it. (With
-   * `.then` rather than `async`/`await`: two promises fewer per request, which AsyncLocalStorage
-   * makes dearer still.)
+   * Runs a request through the onion and encodes its answer (or its error); then untracks it, and
+   * with `send` sends the answer itself. (One `.then` rather than `async`/`await`, and no second one
+   * for the sending: each promise costs, and AsyncLocalStorage makes each dearer still.)
    */
   private answer(
     session: Session,
     ctx: Context<Deps>,
     id: JsonRpcId,
     era: Era,
+    send: boolean,
   ): Promise<JsonRpcResponse | undefined> {
     let pending: Promise<unknown>;
     try {
@@ -601,26 +628,42 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     }
     return pending.then(
       (result) => {
+        let response: JsonRpcResponse | undefined;
         try {
           // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
-          if (ctx.aborted && ctx.signal.reason instanceof CancelledError) return undefined;
-          return success(
-            id,
-            era === 'modern' ? this.encodeModern(ctx.method, result) : (result as Record<string, unknown>),
-          );
+          if (!(ctx.aborted && ctx.signal.reason instanceof CancelledError)) {
+            response = success(
+              id,
+              era === 'modern' ? this.encodeModern(ctx.method, result) : (result as Record<string, unknown>),
+            );
+          }
+        } catch (err) {
+          if (!send) throw err;
+          response = failure(id, this.renderError(err, ctx));
         } finally {
           session.untrack(id);
         }
+        if (!send) return response;
+        this.deliver(session, response);
+        return undefined;
       },
       (err: unknown) => {
         session.untrack(id);
-        if (!ctx.aborted) return failure(id, this.renderError(err, ctx));
-        const reason = ctx.signal.reason;
-        if (reason instanceof CancelledError) return undefined;
-        // Aborted by a timeout or shutdown: the client learns why, not the AbortError it caused.
-        return failure(id, this.renderError(reason instanceof RampartError ? reason : err, ctx));
+        const response = this.failed(ctx, id, err);
+        if (!send) return response;
+        this.deliver(session, response);
+        return undefined;
       },
     );
+  }
+
+  /** The answer to a request whose handling failed: its error, or none if the client cancelled it. */
+  private failed(ctx: Context<Deps>, id: JsonRpcId, err: unknown): JsonRpcResponse | undefined {
+    if (!ctx.aborted) return failure(id, this.renderError(err, ctx));
+    const reason = ctx.signal.reason;
+    if (reason instanceof CancelledError) return undefined;
+    // Aborted by a timeout or shutdown: the client learns why, not the AbortError it caused.
+    return failure(id, this.renderError(reason instanceof RampartError ? reason : err, ctx));
   }
 
   /** Decides the era and version of one message, pinning the session's era on its first request. */
@@ -733,6 +776,9 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
 class ModernResult {
   [key: string]: unknown;
 }
+
+/** What `serve` resolves to: a settled promise, shared (nothing awaits it). */
+const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 
 const CACHEABLE = new Set([
   'tools/list',

@@ -37,6 +37,11 @@ export interface SessionHost {
     message: JsonRpcMessage,
     extra: MessageExtra | undefined,
   ): Promise<JsonRpcResponse | undefined>;
+  /**
+   * Handles one request or notification and sends its response on the session itself (one promise
+   * fewer than `handle` and a `.then`); failures are reported, never thrown or rejected.
+   */
+  serve(session: Session, message: JsonRpcMessage, extra: MessageExtra | undefined): void;
   /** Called once when the session ends. */
   sessionClosed(session: Session): void;
   /** Reports an error nobody awaits (transport failures, late responses). */
@@ -101,8 +106,8 @@ function resolveLimits(limits: SessionLimits): Required<SessionLimits> {
 const CLOSED: Promise<void> = Promise.resolve();
 
 /** The answer to a request the session will not run. */
-function refused(id: JsonRpcId, error: RampartError): Promise<JsonRpcResponse> {
-  return Promise.resolve(failure(id, error.toJsonRpc()));
+function refused(id: JsonRpcId, error: RampartError): JsonRpcResponse {
+  return failure(id, error.toJsonRpc());
 }
 
 /** A malformed message's error, in the one error shape. */
@@ -200,12 +205,9 @@ export class Session {
       this.settle(message);
       return;
     }
-    this.process(message as JsonRpcRequest, extra).then(
-      (response) => {
-        if (response) this.send(response);
-      },
-      (err) => this.host.reportError(err as Error, this),
-    );
+    const refusal = this.refusal(message as JsonRpcRequest);
+    if (refusal !== undefined) this.send(refusal);
+    else this.host.serve(this, message, extra);
   }
 
   private async receiveBatch(batch: unknown[], extra?: MessageExtra): Promise<void> {
@@ -254,7 +256,13 @@ export class Session {
    * (`track`, then `untrack` once it has its answer); this refuses what cannot be run.
    */
   process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
-    if (!isRequest(message)) return this.host.handle(this, message, extra);
+    const refusal = this.refusal(message);
+    return refusal !== undefined ? Promise.resolve(refusal) : this.host.handle(this, message, extra);
+  }
+
+  /** The error answer to a request this session will not run (closed, duplicate id, overloaded). */
+  private refusal(message: JsonRpcRequest): JsonRpcResponse | undefined {
+    if (!isRequest(message)) return undefined;
     if (this.closed) {
       return refused(
         message.id,
@@ -272,7 +280,7 @@ export class Session {
         }),
       );
     }
-    return this.host.handle(this, message, extra);
+    return undefined;
   }
 
   /** Registers the cancellation handle of a request the host started. */

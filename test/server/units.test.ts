@@ -129,6 +129,7 @@ describe('Session.close', () => {
     };
     const host: SessionHost = {
       handle: async () => undefined,
+      serve: () => undefined,
       sessionClosed: () => events.push('host told'),
       reportError: (err) => events.push(`error: ${err.message}`),
     };

@@ -25,8 +25,12 @@ export interface HttpExchange {
   headers(): Record<string, string | string[] | undefined>;
   /** The remote address, when known. */
   readonly remoteAddress: string | undefined;
-  /** Reads the body as text; rejects with BodyTooLargeError past `limit` bytes. */
-  readBody(limit: number): Promise<string>;
+  /**
+   * Reads the body as text and calls `done` once: with the text, or with an error
+   * (`BodyTooLargeError` past `limit` bytes). A callback rather than a promise: on the request path
+   * every promise costs, and AsyncLocalStorage makes each dearer. `done` must not throw.
+   */
+  readBody(limit: number, done: BodyCallback): void;
   /** Runs `listener` once if the client goes away before the response is complete. */
   onAbort(listener: () => void): void;
   /** Sets a header on whatever response follows. */
@@ -39,6 +43,16 @@ export interface HttpExchange {
   readonly responded: boolean;
   /** The request's correlation id, fixed by the transport on first use (echoed as `X-Request-Id`). */
   correlationId?: string;
+}
+
+/** What `readBody` calls: `(undefined, text)` or `(error, '')`. */
+export type BodyCallback = (err: Error | undefined, text: string) => void;
+
+/** `ex.readBody` as a promise, where one is wanted anyway. */
+export function readBodyText(ex: HttpExchange, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    ex.readBody(limit, (err, text) => (err === undefined ? resolve(text) : reject(err)));
+  });
 }
 
 /** The request body exceeded the configured limit. */
@@ -100,42 +114,49 @@ class NodeExchange implements HttpExchange {
     return this.req.headers;
   }
 
-  readBody(limit: number): Promise<string> {
+  readBody(limit: number, done: BodyCallback): void {
     const { req, parsedBody } = this;
     if (parsedBody !== undefined) {
       const text = typeof parsedBody === 'string' ? parsedBody : JSON.stringify(parsedBody);
-      return Buffer.byteLength(text) > limit
-        ? Promise.reject(new BodyTooLargeError(limit))
-        : Promise.resolve(text);
+      if (Buffer.byteLength(text) > limit) done(new BodyTooLargeError(limit), '');
+      else done(undefined, text);
+      return;
     }
     const declared = Number(req.headers['content-length']);
-    if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
-    return new Promise((resolve, reject) => {
-      // Most bodies arrive in one chunk: keep it alone, and collect into an array only past it.
-      let first: Buffer | undefined;
-      let more: Buffer[] | undefined;
-      let size = 0;
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          // Stop reading; the caller answers 413 and the connection is closed after it.
-          req.off('data', onData);
-          req.pause();
-          reject(new BodyTooLargeError(limit));
-          return;
-        }
-        if (first === undefined) first = chunk;
-        else if (more === undefined) more = [first, chunk];
-        else more.push(chunk);
-      };
-      req.on('data', onData);
-      // `end` and `error` settle the promise once; `on` spares the wrappers `once` allocates.
-      req.on('end', () => {
-        if (more !== undefined) resolve(Buffer.concat(more).toString('utf8'));
-        else resolve(first === undefined ? '' : first.toString('utf8'));
-      });
-      req.on('error', reject);
+    if (declared > limit) {
+      done(new BodyTooLargeError(limit), '');
+      return;
+    }
+    // Most bodies arrive in one chunk: keep it alone, and collect into an array only past it.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
+    let size = 0;
+    let settled = false;
+    const settle = (err: Error | undefined, text: string) => {
+      if (settled) return;
+      settled = true;
+      done(err, text);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop reading; the caller answers 413 and the connection is closed after it.
+        req.off('data', onData);
+        req.pause();
+        settle(new BodyTooLargeError(limit), '');
+        return;
+      }
+      if (first === undefined) first = chunk;
+      else if (more === undefined) more = [first, chunk];
+      else more.push(chunk);
+    };
+    req.on('data', onData);
+    // `end` and `error` settle once; `on` spares the wrappers `once` allocates.
+    req.on('end', () => {
+      if (more !== undefined) settle(undefined, Buffer.concat(more).toString('utf8'));
+      else settle(undefined, first === undefined ? '' : first.toString('utf8'));
     });
+    req.on('error', (err) => settle(err, ''));
   }
 
   onAbort(listener: () => void): void {
@@ -190,6 +211,27 @@ export function nodeExchange(req: IncomingMessage, res: ServerResponse, parsedBo
   return new NodeExchange(req, res, parsedBody);
 }
 
+/** A Web `Request`'s body as text, refused past `limit` bytes. */
+async function readWebBody(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length'));
+  if (declared > limit) throw new BodyTooLargeError(limit);
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Wraps a Web-standard Request; the Response is delivered through `respondWith` once known. */
 export function fetchExchange(request: Request, respondWith: (response: Response) => void): HttpExchange {
   const url = new URL(request.url);
@@ -212,24 +254,11 @@ export function fetchExchange(request: Request, respondWith: (response: Response
     remoteAddress: undefined,
     header: (name) => request.headers.get(name) ?? undefined,
     headers: () => headers,
-    async readBody(limit) {
-      const declared = Number(request.headers.get('content-length'));
-      if (declared > limit) throw new BodyTooLargeError(limit);
-      if (!request.body) return '';
-      const reader = request.body.getReader();
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > limit) {
-          await reader.cancel();
-          throw new BodyTooLargeError(limit);
-        }
-        chunks.push(value);
-      }
-      return Buffer.concat(chunks).toString('utf8');
+    readBody(limit, done) {
+      readWebBody(request, limit).then(
+        (text) => done(undefined, text),
+        (err: Error) => done(err, ''),
+      );
     },
     onAbort(listener) {
       abortListeners.push(listener);

@@ -8,7 +8,7 @@ import { ErrorCode, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import type { McpServer } from '../../server/server.js';
 import type { Session } from '../../session/session.js';
 import type { MessageExtra, Transport } from '../types.js';
-import { BodyTooLargeError, type HttpExchange } from './exchange.js';
+import { BodyTooLargeError, type HttpExchange, readBodyText } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
 import { authenticateHttp, type Caller, HttpMessageExtra, rejectHttp, requestIdOf } from './streamable.js';
 
@@ -133,7 +133,7 @@ export class LegacySse {
     }
     let body: unknown;
     try {
-      body = JSON.parse(await ex.readBody(this.options.maxBodyBytes ?? 4 * 1024 * 1024));
+      body = JSON.parse(await readBodyText(ex, this.options.maxBodyBytes ?? 4 * 1024 * 1024));
     } catch (err) {
       const tooLarge = err instanceof BodyTooLargeError;
       rejectHttp(ex, tooLarge ? 413 : 400, {

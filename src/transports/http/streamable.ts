@@ -136,6 +136,17 @@ export function requestIdOf(ex: HttpExchange, meta?: Record<string, unknown>, me
   return ex.correlationId;
 }
 
+/** A request whose handling failed unexpectedly: logged, and answered 500 if nothing was sent yet. */
+export function failSafe(server: McpServer<any>, ex: HttpExchange, err: unknown): void {
+  server.logger.error({ err }, 'HTTP request failed');
+  if (!ex.responded)
+    rejectHttp(ex, 500, {
+      code: ErrorCode.InternalError,
+      message: 'Internal error',
+      data: { type: 'internal' },
+    });
+}
+
 /** Sends a JSON-RPC error as a whole HTTP response. */
 export function rejectHttp(
   ex: HttpExchange,
@@ -268,7 +279,7 @@ export class StreamableHttp {
     }
   }
 
-  private post(ex: HttpExchange, caller: Caller): Promise<void> | undefined {
+  private post(ex: HttpExchange, caller: Caller): undefined {
     const type = ex.header('content-type') ?? '';
     if (!type.toLowerCase().startsWith('application/json')) {
       rejectHttp(
@@ -294,15 +305,19 @@ export class StreamableHttp {
       );
       return undefined;
     }
-    return ex.readBody(this.maxBody).then(
-      (text) => this.posted(ex, caller, text),
-      (err: unknown) => {
-        if (!(err instanceof BodyTooLargeError)) throw err;
-        rejectHttp(ex, 413, httpError(ErrorCode.InvalidRequest, err.message, 'payload_too_large'), null, {
-          connection: 'close',
-        });
-      },
-    );
+    ex.readBody(this.maxBody, (err, text) => {
+      try {
+        if (err === undefined) this.posted(ex, caller, text);
+        else if (err instanceof BodyTooLargeError) {
+          rejectHttp(ex, 413, httpError(ErrorCode.InvalidRequest, err.message, 'payload_too_large'), null, {
+            connection: 'close',
+          });
+        } else throw err;
+      } catch (failure) {
+        failSafe(this.server, ex, failure);
+      }
+    });
+    return undefined;
   }
 
   /** A POST's body has arrived: parse it and pick the era. */
