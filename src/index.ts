@@ -73,7 +73,7 @@ export {
   META,
   MODERN_VERSIONS,
 } from './protocol/versions.js';
-export { type AuthInfo, Context } from './server/context.js';
+export { type AuthInfo, Context, type SettleObserver } from './server/context.js';
 export type {
   CacheHint,
   Completer,

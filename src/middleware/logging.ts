@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { toRampartError } from '../protocol/errors.js';
-import { type Context, ERROR_LOGGED } from '../server/context.js';
+import { type Context, ERROR_LOGGED, type SettleObserver } from '../server/context.js';
 import { type Logger, writeLine } from '../server/logger.js';
 import type { Middleware } from './compose.js';
 
@@ -68,10 +68,12 @@ function outcomeOf(result: unknown): string {
 }
 
 /**
- * The finish line of one request, in the order pino writes it (keys left `undefined` are left out).
- * A class rather than a literal merged per request: one object per line (docs/performance.md).
+ * The finish line of one request, in the order pino writes it (keys left `undefined` are left out),
+ * and the observer that writes it when the request settles. A class rather than a literal merged per
+ * request: one object per line (docs/performance.md). What is not a field of the line is private
+ * (`#`), which pino's walk over the object does not see.
  */
-class RequestLine {
+class RequestLine implements SettleObserver {
   readonly correlationId: string;
   readonly sessionId: string;
   readonly method: string;
@@ -84,13 +86,17 @@ class RequestLine {
   error_type: string | undefined = undefined;
   cache: unknown = undefined;
   err: unknown = undefined;
+  readonly #start: number;
+  readonly #level: Level;
 
-  constructor(ctx: Context<any>) {
+  constructor(ctx: Context<any>, level: Level) {
     this.correlationId = ctx.correlationId;
     this.sessionId = ctx.session.id;
     this.method = ctx.method;
     this.target = ctx.target;
     this.principal = ctx.principal;
+    this.#level = level;
+    this.#start = performance.now();
   }
 
   /**
@@ -112,56 +118,48 @@ class RequestLine {
     return s;
   }
 
-  /** Stamps the duration, and a principal auth() found further in. */
-  finish(ctx: Context<any>, start: number, outcome: string): this {
-    this.duration_ms = Math.round((performance.now() - start) * 1000) / 1000;
-    this.outcome = outcome;
+  /** The request has its outcome: stamp the duration (and a principal auth() found) and write. */
+  settled(ctx: Context<any>, result: unknown, err: unknown, failed: boolean): void {
+    this.duration_ms = Math.round((performance.now() - this.#start) * 1000) / 1000;
     this.principal ??= ctx.principal;
-    return this;
+    this.cache = ctx.peekMetadata('rampart.cache');
+    const logger = ctx.rootLogger;
+    if (!failed) {
+      this.outcome = outcomeOf(result);
+      const fields = this.fields();
+      if (fields === undefined || !writeLine(logger, this.#level, fields, 'request finished'))
+        logger[this.#level](this as object, 'request finished');
+      return;
+    }
+    const error = toRampartError(err);
+    this.outcome = 'error';
+    this.error_type = error.type;
+    // Internal errors are logged whole (the client only saw "Internal error").
+    if (error.expose) logger.warn(this as object, 'request failed');
+    else {
+      this.err = err;
+      logger.error(this as object, 'request failed');
+    }
+    ctx.metadata[ERROR_LOGGED] = true;
   }
 }
 
-/** The logging middleware. Register it first so it sees every other middleware's errors. */
+/**
+ * The logging middleware. Register it first: it runs the rest of the request inside its
+ * AsyncLocalStorage context, and writes the line once the request has its outcome.
+ */
 export function logging(options: LoggingOptions = {}): Middleware<Context<any>> {
   const level = options.level ?? 'info';
   const keys = new Set([...DEFAULT_KEYS, ...(options.redactKeys ?? []).map((k) => k.toLowerCase())]);
-  const failed = (ctx: Context<any>, line: RequestLine, start: number, err: unknown): never => {
-    const error = toRampartError(err);
-    line.finish(ctx, start, 'error').error_type = error.type;
-    // Internal errors are logged whole (the client only saw "Internal error").
-    if (error.expose) ctx.rootLogger.warn(line, 'request failed');
-    else {
-      line.err = err;
-      ctx.rootLogger.error(line, 'request failed');
-    }
-    ctx.metadata[ERROR_LOGGED] = true;
-    throw err;
-  };
   return (ctx, next) => {
     fallback ??= ctx.rootLogger;
     if (ctx.kind === 'notification' && !options.notifications) return storage.run(ctx, next);
     // The request's own fields, written through the root logger: a pino child per request would
     // cost more than the line itself. (`ctx.logger`, for handlers, is created only when they use it.)
-    const logger = ctx.rootLogger;
-    const line = new RequestLine(ctx);
+    const line = new RequestLine(ctx, level);
     if (options.logParams) line.params = redact(ctx.params, keys);
-    if (options.logStart) logger.debug(line, 'request started');
-    const start = performance.now();
-    let pending: Promise<unknown>;
-    try {
-      pending = storage.run(ctx, next);
-    } catch (err) {
-      return failed(ctx, line, start, err);
-    }
-    return pending.then(
-      (result) => {
-        line.finish(ctx, start, outcomeOf(result)).cache = ctx.peekMetadata('rampart.cache');
-        const fields = line.fields();
-        if (fields === undefined || !writeLine(logger, level, fields, 'request finished'))
-          logger[level](line, 'request finished');
-        return result;
-      },
-      (err: unknown) => failed(ctx, line, start, err),
-    );
+    if (options.logStart) ctx.rootLogger.debug(line, 'request started');
+    ctx.onSettled(line);
+    return storage.run(ctx, next);
   };
 }

@@ -6,7 +6,7 @@
 import type * as Prom from 'prom-client';
 import { requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
-import type { Context } from '../server/context.js';
+import type { Context, SettleObserver } from '../server/context.js';
 import { type StoreFailure, storeChannel } from '../stores/types.js';
 import { type TransportTraffic, transportChannel } from '../transports/diagnostics.js';
 import type { Middleware } from './compose.js';
@@ -101,6 +101,31 @@ function countProtection(prom: typeof Prom, registry: Prom.Registry): void {
     const failure = message as StoreFailure;
     storeErrors.inc({ store: failure.store, operation: failure.operation });
   });
+}
+
+/** Records one request's outcome (the middleware's counters, behind one method). */
+interface Recorder {
+  settled(
+    ctx: Context<any>,
+    method: string,
+    start: number,
+    result: unknown,
+    err: unknown,
+    failed: boolean,
+  ): void;
+}
+
+/** One request being timed: what its outcome is recorded under, from when. */
+class Timing implements SettleObserver {
+  readonly start = performance.now();
+  constructor(
+    readonly method: string,
+    private readonly recorder: Recorder,
+  ) {}
+
+  settled(ctx: Context<any>, result: unknown, err: unknown, failed: boolean): void {
+    this.recorder.settled(ctx, this.method, this.start, result, err, failed);
+  }
 }
 
 /** Creates the metrics middleware. Register it right after `logging()`. */
@@ -216,44 +241,38 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     return c;
   };
 
-  const failed = (ctx: Context<any>, method: string, start: number, err: unknown): never => {
-    inFlight--;
+  const failed = (ctx: Context<any>, method: string, start: number, err: unknown): void => {
     const type = toRampartError(err).type;
     const tool = label(ctx, type !== 'not_found' && type !== 'resource_not_found');
     childrenFor(method, tool).duration.observe((performance.now() - start) / 1000);
     requests.counter.inc({ method, tool, status: type });
     if (method === 'tools/call') toolErrors.inc({ tool, type });
-    throw err;
+  };
+  const succeeded = (ctx: Context<any>, method: string, start: number, result: unknown): void => {
+    const tool = label(ctx, true);
+    const c = childrenFor(method, tool);
+    c.duration.observe((performance.now() - start) / 1000);
+    if ((result as { isError?: boolean } | undefined)?.isError) {
+      requests.counter.inc({ method, tool, status: 'tool_error' });
+      if (method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
+    } else {
+      c.ok.pending++;
+    }
+  };
+  const recorder: Recorder = {
+    settled(ctx, method, start, result, err, isFailure) {
+      inFlight--;
+      if (isFailure) failed(ctx, method, start, err);
+      else succeeded(ctx, method, start, result);
+    },
   };
 
   const middleware = ((ctx, next) => {
     if (ctx.kind === 'notification') return next();
     track(ctx);
     inFlight++;
-    const start = performance.now();
-    const method = METHODS.has(ctx.method) ? ctx.method : 'other';
-    let pending: Promise<unknown>;
-    try {
-      pending = next();
-    } catch (err) {
-      return failed(ctx, method, start, err);
-    }
-    return pending.then(
-      (result) => {
-        inFlight--;
-        const tool = label(ctx, true);
-        const c = childrenFor(method, tool);
-        c.duration.observe((performance.now() - start) / 1000);
-        if ((result as { isError?: boolean } | undefined)?.isError) {
-          requests.counter.inc({ method, tool, status: 'tool_error' });
-          if (method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
-        } else {
-          c.ok.pending++;
-        }
-        return result;
-      },
-      (err: unknown) => failed(ctx, method, start, err),
-    );
+    ctx.onSettled(new Timing(METHODS.has(ctx.method) ? ctx.method : 'other', recorder));
+    return next();
   }) as MetricsMiddleware;
   middleware.registry = registry;
   return middleware;

@@ -43,6 +43,15 @@ export interface ContextSession {
   shouldLog(level: LoggingLevel, requestLevel?: LoggingLevel | null): boolean;
 }
 
+/**
+ * Told once how a message ended: the result the onion produced, or the error it failed with. An
+ * object with a method rather than a callback, so that an observer that is already a per-request
+ * object (a log line, a timing) costs nothing more to register.
+ */
+export interface SettleObserver {
+  settled(ctx: Context<any>, result: unknown, error: unknown, failed: boolean): void;
+}
+
 /** Per-message state shared by middleware and handlers. `Deps` is what the lifespan provides. */
 export class Context<Deps = unknown> {
   /** The JSON-RPC method, e.g. `tools/call`. Middleware may rewrite `params` before `next()`. */
@@ -75,6 +84,9 @@ export class Context<Deps = unknown> {
   private _metadata: Record<string, unknown> | undefined;
   private _logger: Logger | undefined;
   private _inputSeq = 0;
+  /** Settle observers: the first in a field, any more in an array (one is the usual count). */
+  private _observer: SettleObserver | undefined;
+  private _observers: SettleObserver[] | undefined;
   /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
   replayAnswers: InputResponses | undefined;
 
@@ -104,6 +116,41 @@ export class Context<Deps = unknown> {
     this.deps = deps;
     this.auth = extra?.authInfo;
     this.startTime = performance.now();
+  }
+
+  /**
+   * Has `observer` told when this message has its outcome — once, after the whole onion, before the
+   * answer is sent. For middleware that only watches (logging, metrics): cheaper than a `.then` on
+   * `next()`, which costs a promise and two closures per request (and the async hooks'
+   * callbacks besides, under AsyncLocalStorage). Observers see the outcome the client gets.
+   */
+  onSettled(observer: SettleObserver): void {
+    if (this._observer === undefined) this._observer = observer;
+    else if (this._observers === undefined) this._observers = [observer];
+    else this._observers.push(observer);
+  }
+
+  /**
+   * Tells the observers the outcome (the server calls this once per message). An observer that
+   * throws is logged and does not stop the others.
+   */
+  settle(result: unknown, error: unknown, failed: boolean): void {
+    const first = this._observer;
+    if (first === undefined) return;
+    this._observer = undefined;
+    this.tell(first, result, error, failed);
+    const more = this._observers;
+    if (more === undefined) return;
+    this._observers = undefined;
+    for (const observer of more) this.tell(observer, result, error, failed);
+  }
+
+  private tell(observer: SettleObserver, result: unknown, error: unknown, failed: boolean): void {
+    try {
+      observer.settled(this, result, error, failed);
+    } catch (err) {
+      this.baseLogger.error({ err, method: this.method }, 'settle observer failed');
+    }
   }
 
   /**

@@ -628,6 +628,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     }
     return pending.then(
       (result) => {
+        ctx.settle(result, undefined, false);
         let response: JsonRpcResponse | undefined;
         try {
           // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
@@ -648,6 +649,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         return undefined;
       },
       (err: unknown) => {
+        ctx.settle(undefined, err, true);
         session.untrack(id);
         const response = this.failed(ctx, id, err);
         if (!send) return response;
@@ -717,7 +719,9 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         await notifications[c.method]?.(this, c);
         return undefined;
       });
+      ctx.settle(undefined, undefined, false);
     } catch (err) {
+      ctx.settle(undefined, err, true);
       ctx.logger.warn({ err }, 'notification handling failed');
     }
     return undefined;

@@ -1,0 +1,81 @@
+/** ctx.onSettled: observers hear once how a message ended, after the whole onion. */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type Context, createServer, type SettleObserver, ToolError } from '../../src/index.js';
+import { connectV1, connectV2 } from '../fixtures/clients.js';
+import { captureLogs } from '../fixtures/logs.js';
+
+type Heard = { method: string; target?: string; result?: unknown; error?: unknown; failed: boolean };
+
+function observed() {
+  const heard: Heard[] = [];
+  const { lines, logger } = captureLogs();
+  const server = createServer({ name: 'settle', version: '1', logger });
+  const observer = (tag: string): SettleObserver => ({
+    settled(ctx: Context<any>, result, error, failed) {
+      heard.push({ method: `${tag}:${ctx.method}`, target: ctx.target, result, error, failed });
+    },
+  });
+  server.use((ctx, next) => {
+    ctx.onSettled(observer('a'));
+    ctx.onSettled(observer('b'));
+    // An observer that throws is logged and does not stop the others, or the answer.
+    ctx.onSettled({
+      settled() {
+        throw new Error('observer bug');
+      },
+    });
+    return next();
+  });
+  // Registered inside the observers' middleware: what they see is the outcome after it.
+  server.use(async (ctx, next) => {
+    const result = (await next()) as Record<string, unknown>;
+    return ctx.method === 'tools/call' && ctx.target === 'ok' ? { ...result, wrapped: true } : result;
+  });
+  server.tool('ok', { inputSchema: z.object({}) }, () => 'fine');
+  server.tool('refuse', () => {
+    throw new ToolError('no');
+  });
+  server.tool('crash', () => {
+    throw new Error('boom');
+  });
+  return { server, heard, lines };
+}
+
+describe('ctx.onSettled', () => {
+  it('tells every observer once, in order, with the result or the error the client gets', async () => {
+    const { server, heard, lines } = observed();
+    const client = await connectV1(server);
+    const ok = await client.callTool({ name: 'ok', arguments: {} });
+    expect(ok.content).toEqual([{ type: 'text', text: 'fine' }]);
+    await client.callTool({ name: 'refuse', arguments: {} });
+    await expect(client.callTool({ name: 'crash', arguments: {} })).rejects.toThrow();
+    const calls = heard.filter((h) => h.method.endsWith('tools/call'));
+    expect(calls.map((h) => `${h.method} ${h.target} ${h.failed}`)).toEqual([
+      'a:tools/call ok false',
+      'b:tools/call ok false',
+      'a:tools/call refuse false',
+      'b:tools/call refuse false',
+      'a:tools/call crash true',
+      'b:tools/call crash true',
+    ]);
+    expect(calls[0].result).toMatchObject({ wrapped: true });
+    expect(calls[2].result).toMatchObject({ isError: true });
+    expect((calls[4].error as Error).message).toBe('boom');
+    // The notification the client sent after initialize settles too.
+    expect(heard.some((h) => h.method === 'a:notifications/initialized' && !h.failed)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    const bugs = lines.filter((l) => l.msg === 'settle observer failed');
+    expect(bugs.length).toBe(heard.length / 2);
+    expect(bugs[0].err.message).toBe('observer bug');
+  });
+
+  it('settles 2026-07-28 requests the same way', async () => {
+    const { server, heard } = observed();
+    const client = await connectV2(server);
+    await client.callTool({ name: 'ok', arguments: {} });
+    const calls = heard.filter((h) => h.method === 'a:tools/call');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ failed: false, result: { wrapped: true } });
+  });
+});
