@@ -52,9 +52,16 @@ export function tracing(options: TracingOptions = {}): Middleware<Context<any>> 
   const api = requirePeer<typeof OTel>('@opentelemetry/api', 'tracing()');
   // The global tracer is a proxy: it picks up a provider registered later, so one lookup suffices.
   const tracer = api.trace.getTracer(options.tracerName ?? 'rampart');
+  // The API's no-op provider, what the global proxy delegates to until an SDK registers one.
+  const noop = new api.ProxyTracerProvider().getDelegate();
+  const noSdk = () =>
+    (api.trace.getTracerProvider() as { getDelegate?: () => unknown }).getDelegate?.() === noop;
   return (ctx, next) => {
     if (ctx.kind === 'notification' && !options.notifications) return next();
     const remote = parentOf(ctx);
+    // No SDK and no remote parent: no span would be recorded and no trace carried on, so the
+    // request runs as if tracing were off — not even a no-op span is made.
+    if (remote === undefined && noSdk()) return next();
     const parent = remote
       ? api.trace.setSpanContext(api.context.active(), Object.assign({}, remote, { isRemote: true }))
       : api.context.active();
