@@ -102,6 +102,8 @@ class RequestLine implements SettleObserver {
   /**
    * The line's fields as JSON (`,"key":value...`, in pino's order), for `writeLine` — or undefined
    * when a field is one pino's redaction and formatter must see (params, an error, an object).
+   * Strings are JSON.stringify'd, as pino does past its short-string path; the one difference is a
+   * lone UTF-16 surrogate, which pino's short-string path writes raw and this escapes.
    */
   fields(): string | undefined {
     const cache = this.cache;

@@ -87,6 +87,9 @@ export class Context<Deps = unknown> {
   /** Settle observers: the first in a field, any more in an array (one is the usual count). */
   private _observer: SettleObserver | undefined;
   private _observers: SettleObserver[] | undefined;
+  /** 0 until the message settles, then 1 (a result) or 2 (a failure), with what it settled with. */
+  private _settled: 0 | 1 | 2 = 0;
+  private _outcome: unknown;
   /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
   replayAnswers: InputResponses | undefined;
 
@@ -125,16 +128,26 @@ export class Context<Deps = unknown> {
    * callbacks besides, under AsyncLocalStorage). Observers see the outcome the client gets.
    */
   onSettled(observer: SettleObserver): void {
+    // Registered after the outcome (a middleware past a timeout that already answered): told now.
+    if (this._settled !== 0) {
+      const failed = this._settled === 2;
+      this.tell(observer, failed ? undefined : this._outcome, failed ? this._outcome : undefined, failed);
+      return;
+    }
     if (this._observer === undefined) this._observer = observer;
     else if (this._observers === undefined) this._observers = [observer];
     else this._observers.push(observer);
   }
 
   /**
-   * Tells the observers the outcome (the server calls this once per message). An observer that
-   * throws is logged and does not stop the others.
+   * Tells the observers the outcome (the server calls this once per message; middleware should
+   * not). An observer that throws is logged and does not stop the others.
+   * @internal
    */
   settle(result: unknown, error: unknown, failed: boolean): void {
+    if (this._settled !== 0) return;
+    this._settled = failed ? 2 : 1;
+    this._outcome = failed ? error : result;
     const first = this._observer;
     if (first === undefined) return;
     this._observer = undefined;
@@ -149,7 +162,11 @@ export class Context<Deps = unknown> {
     try {
       observer.settled(this, result, error, failed);
     } catch (err) {
-      this.baseLogger.error({ err, method: this.method }, 'settle observer failed');
+      try {
+        this.baseLogger.error({ err, method: this.method }, 'settle observer failed');
+      } catch {
+        // An error pino cannot serialise: nothing more to say, and the answer must still go out.
+      }
     }
   }
 

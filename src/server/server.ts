@@ -17,6 +17,7 @@ import {
   UnsupportedProtocolVersionError,
 } from '../protocol/errors.js';
 import {
+  ErrorCode,
   failure,
   isRequest,
   type JsonRpcId,
@@ -628,8 +629,9 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     }
     return pending.then(
       (result) => {
-        ctx.settle(result, undefined, false);
         let response: JsonRpcResponse | undefined;
+        let encoded = true;
+        let encodeError: unknown;
         try {
           // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
           if (!(ctx.aborted && ctx.signal.reason instanceof CancelledError)) {
@@ -639,11 +641,14 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
             );
           }
         } catch (err) {
-          if (!send) throw err;
-          response = failure(id, this.renderError(err, ctx));
-        } finally {
-          session.untrack(id);
+          encoded = false;
+          encodeError = err;
         }
+        // Observers hear what the client gets: a result that cannot be encoded is a failure.
+        if (encoded) ctx.settle(result, undefined, false);
+        else ctx.settle(undefined, encodeError, true);
+        session.untrack(id);
+        if (!encoded) response = this.failedSafely(session, ctx, id, encodeError);
         if (!send) return response;
         this.deliver(session, response);
         return undefined;
@@ -651,12 +656,36 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
       (err: unknown) => {
         ctx.settle(undefined, err, true);
         session.untrack(id);
-        const response = this.failed(ctx, id, err);
+        const response = this.failedSafely(session, ctx, id, err);
         if (!send) return response;
         this.deliver(session, response);
         return undefined;
       },
     );
+  }
+
+  /**
+   * `failed`, which never throws: should rendering the error fail too (a frozen error pino cannot
+   * mark, a throwing getter), the client gets a plain internal error and the failure is reported.
+   * (An answer's promise must not reject: nothing awaits a served one, and an unhandled rejection
+   * ends the process.)
+   */
+  private failedSafely(
+    session: Session,
+    ctx: Context<Deps>,
+    id: JsonRpcId,
+    err: unknown,
+  ): JsonRpcResponse | undefined {
+    try {
+      return this.failed(ctx, id, err);
+    } catch (renderFailure) {
+      this.reportError(renderFailure as Error, session);
+      return failure(id, {
+        code: ErrorCode.InternalError,
+        message: 'Internal error',
+        data: { type: 'internal', correlationId: ctx.correlationId },
+      });
+    }
   }
 
   /** The answer to a request whose handling failed: its error, or none if the client cancelled it. */
@@ -756,7 +785,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   /** The one error shape: stable code, message (redacted when internal), data with type and correlation id. */
   renderError(err: unknown, ctx: Context<any>): ReturnType<RampartError['toJsonRpc']> {
     const error = toRampartError(err);
-    if (!error.expose && ctx.metadata[ERROR_LOGGED] !== true) ctx.logger.error({ err }, 'request failed');
+    if (!error.expose && ctx.metadata[ERROR_LOGGED] !== true) logFailure(ctx, err);
     return error.toJsonRpc(ctx.correlationId);
   }
 
@@ -779,6 +808,24 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
  */
 class ModernResult {
   [key: string]: unknown;
+}
+
+/**
+ * Logs an internal error in full — or, if the logger cannot serialise it (pino marks errors it
+ * walks, which a frozen one refuses), what can be said of it.
+ */
+function logFailure(ctx: Context<any>, err: unknown): void {
+  try {
+    ctx.logger.error({ err }, 'request failed');
+  } catch {
+    let text: string;
+    try {
+      text = String(err);
+    } catch {
+      text = '(an error that cannot be printed)';
+    }
+    ctx.logger.error({ error: text }, 'request failed');
+  }
 }
 
 /** What `serve` resolves to: a settled promise, shared (nothing awaits it). */

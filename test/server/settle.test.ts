@@ -1,7 +1,15 @@
 /** ctx.onSettled: observers hear once how a message ended, after the whole onion. */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type Context, createServer, type SettleObserver, ToolError } from '../../src/index.js';
+import {
+  type Context,
+  createServer,
+  logging,
+  metrics,
+  type SettleObserver,
+  ToolError,
+  timeout,
+} from '../../src/index.js';
 import { connectV1, connectV2 } from '../fixtures/clients.js';
 import { captureLogs } from '../fixtures/logs.js';
 
@@ -77,5 +85,47 @@ describe('ctx.onSettled', () => {
     const calls = heard.filter((h) => h.method === 'a:tools/call');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ failed: false, result: { wrapped: true } });
+  });
+
+  it('tells an observer registered after the outcome at once (a middleware past a timeout)', async () => {
+    const { logger } = captureLogs();
+    const server = createServer({ name: 'late', version: '1', logger });
+    const heard: boolean[] = [];
+    const prometheus = metrics({ defaultMetrics: false });
+    server.use(timeout({ ms: 30 }));
+    server.use(async (ctx, next) => {
+      if (ctx.method !== 'tools/call') return next();
+      // Slow on the way in: the timeout has answered by the time the rest registers.
+      await new Promise((r) => setTimeout(r, 120));
+      ctx.onSettled({ settled: (_c, _r, _e, failed) => heard.push(failed) });
+      return next();
+    });
+    server.use(prometheus);
+    server.tool('slow', () => 'late');
+    const client = await connectV1(server);
+    await expect(client.callTool({ name: 'slow', arguments: {} })).rejects.toThrow(/timed out/);
+    await expect.poll(() => heard.length).toBe(1);
+    expect(heard).toEqual([true]);
+    // metrics() registered late too: its in-flight count went up and back down.
+    const text = await prometheus.registry.metrics();
+    expect(text).toMatch(/^mcp_requests_in_flight 0$/m);
+  });
+
+  it('answers a failure that cannot be logged or rendered, and keeps serving', async () => {
+    for (const withLogging of [false, true]) {
+      const { logger } = captureLogs();
+      const server = createServer({ name: 'frozen', version: '1', logger });
+      if (withLogging) server.use(logging());
+      // pino marks the errors it serialises; a frozen one refuses, and the serialiser throws.
+      server.tool('frozen', () => {
+        throw Object.freeze(new Error('frozen'));
+      });
+      server.tool('ok', () => 'fine');
+      const client = await connectV1(server);
+      await expect(client.callTool({ name: 'frozen', arguments: {} })).rejects.toThrow(/Internal error/);
+      expect((await client.callTool({ name: 'ok', arguments: {} })).content).toEqual([
+        { type: 'text', text: 'fine' },
+      ]);
+    }
   });
 });

@@ -282,6 +282,34 @@ describe('Streamable HTTP sessions and resumption', () => {
     ]);
   });
 
+  it("never gives a POST's stream the standalone stream's id (a base-36 count can spell `get`)", async () => {
+    const { url, host, server } = await start();
+    // Progress makes the answer a stream.
+    server.tool('tick', async (_a, ctx) => {
+      await ctx.progress(1, 1);
+      return 'ticked';
+    });
+    const id = await session(url);
+    // The 21,269th streamed POST: its count in base 36 is "get".
+    (host.mcp as unknown as { streamSeq: number }).streamSeq = 21_268;
+    const res = await post(
+      url,
+      {
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name: 'tick', _meta: { progressToken: 'p' } },
+      },
+      { 'mcp-session-id': id, accept: 'text/event-stream, application/json' },
+    );
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const { events, reader } = await readEvents(res, (e) => e.some((m) => m.data.id === 9));
+    await reader.cancel();
+    const eventId = events.find((e) => e.data.id === 9)!.id!;
+    expect(eventId.startsWith(`${id}/get#`)).toBe(false);
+    expect(eventId).toMatch(new RegExp(`^${id}/p[0-9a-z]+#\\d+$`));
+  });
+
   it('answers JSON when the client accepts only JSON, and serves a stateless legacy mode', async () => {
     const { url } = await start({ stateful: false });
     const res = await post(url, INIT, { accept: 'application/json' });

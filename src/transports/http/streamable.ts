@@ -484,7 +484,8 @@ export class StreamableHttp {
       return;
     }
     const useSse = this.prefersSse(ex);
-    const streamId = serialId(`${transport.sessionId}/`, ++this.streamSeq);
+    // `p` first: a bare base-36 count could spell the standalone stream's `get` (21269 does).
+    const streamId = serialId(`${transport.sessionId}/p`, ++this.streamSeq);
     const outbox = new Outbox(
       streamId,
       ids ?? (body as Record<string, any>).id,
