@@ -199,6 +199,22 @@ describe('Streamable HTTP sessions and resumption', () => {
     return id;
   }
 
+  /** A tools/call in a session, with a progress token, answered as an SSE stream. */
+  async function streamedCall(url: URL, sessionId: string, requestId: number, name: string) {
+    const res = await post(
+      url,
+      {
+        jsonrpc: '2.0',
+        id: requestId,
+        method: 'tools/call',
+        params: { name, _meta: { progressToken: 'p' } },
+      },
+      { 'mcp-session-id': sessionId, accept: 'text/event-stream, application/json' },
+    );
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    return res;
+  }
+
   it('ends sessions with DELETE and answers 404 for them afterwards', async () => {
     const { url, host } = await start();
     const id = await session(url);
@@ -256,17 +272,7 @@ describe('Streamable HTTP sessions and resumption', () => {
       return 'six';
     });
     const id = await session(url);
-    const res = await post(
-      url,
-      {
-        jsonrpc: '2.0',
-        id: 7,
-        method: 'tools/call',
-        params: { name: 'count', _meta: { progressToken: 'p' } },
-      },
-      { 'mcp-session-id': id, accept: 'text/event-stream, application/json' },
-    );
-    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const res = await streamedCall(url, id, 7, 'count');
     const first = await readEvents(res, (e) => e.length >= 2);
     await first.reader.cancel();
     const lastId = first.events.at(-1)!.id!;
@@ -292,17 +298,7 @@ describe('Streamable HTTP sessions and resumption', () => {
     const id = await session(url);
     // The 21,269th streamed POST: its count in base 36 is "get".
     (host.mcp as unknown as { streamSeq: number }).streamSeq = 21_268;
-    const res = await post(
-      url,
-      {
-        jsonrpc: '2.0',
-        id: 9,
-        method: 'tools/call',
-        params: { name: 'tick', _meta: { progressToken: 'p' } },
-      },
-      { 'mcp-session-id': id, accept: 'text/event-stream, application/json' },
-    );
-    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const res = await streamedCall(url, id, 9, 'tick');
     const { events, reader } = await readEvents(res, (e) => e.some((m) => m.data.id === 9));
     await reader.cancel();
     const eventId = events.find((e) => e.data.id === 9)!.id!;
