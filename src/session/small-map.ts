@@ -8,18 +8,24 @@
  * and a delete per request reallocates its table every few dozen requests, and a discarded table in
  * the old generation keeps what it pointed at alive until the next full collection — with plain
  * values, every request of a legacy session (its context, its outbox, the exchange) was promoted:
- * ~1 KB a request. An emptied slot holds nothing.
+ * ~1 KB a request. An emptied slot holds nothing. And the Map form is rebuilt every few hundred
+ * deletes (or dropped when emptied), so its tables stay young rather than leaving one of garbage in
+ * the old generation at every rehash.
  */
 
 /** Where a value lives in the Map form; emptied when the entry is deleted. */
 class Slot<V> {
   constructor(public value: V | undefined) {}
 }
+/** Deletes a Map form sees before it is rebuilt young (see `delete`). */
+const REBUILD_AFTER = 256;
+
 export class SmallMap<K, V> {
   private soloKey: K | undefined;
   private soloValue: V | undefined;
   private hasSolo = false;
   private map: Map<K, Slot<V>> | undefined;
+  private deletes = 0;
 
   get size(): number {
     return this.map !== undefined ? this.map.size : this.hasSolo ? 1 : 0;
@@ -60,13 +66,25 @@ export class SmallMap<K, V> {
       const slot = this.map.get(key);
       if (slot === undefined) return false;
       slot.value = undefined;
-      return this.map.delete(key);
+      this.map.delete(key);
+      // V8 allocates a Map's rehashed tables in the generation its current table is in: once a
+      // long-lived Map is old, every rehash (one per few dozen adds and deletes) leaves a table of
+      // garbage in the old generation. A Map rebuilt every few hundred deletes stays young, and so
+      // do its tables. (Emptied, it goes back to the one-entry form.)
+      if (this.map.size === 0) this.map = undefined;
+      else if (++this.deletes >= REBUILD_AFTER) this.rebuild();
+      return true;
     }
     if (!this.hasSolo || this.soloKey !== key) return false;
     this.soloKey = undefined;
     this.soloValue = undefined;
     this.hasSolo = false;
     return true;
+  }
+
+  private rebuild(): void {
+    this.deletes = 0;
+    this.map = new Map(this.map);
   }
 
   clear(): void {

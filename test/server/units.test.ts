@@ -206,4 +206,27 @@ describe('SmallMap', () => {
     map.clear();
     expect([map.size, map.keys(), map.values()]).toEqual([0, [], []]);
   });
+
+  it('keeps its entries across the periodic rebuild and when emptied back to one entry', () => {
+    const map = new SmallMap<number, number>();
+    const model = new Map<number, number>();
+    // Churn past several rebuilds (one per 256 deletes) with ~32 live entries, as a busy session does.
+    for (let i = 0; i < 2_000; i++) {
+      map.set(i, i * 2);
+      model.set(i, i * 2);
+      if (i >= 32) {
+        expect(map.delete(i - 32)).toBe(true);
+        model.delete(i - 32);
+      }
+    }
+    expect(map.size).toBe(model.size);
+    expect(map.keys()).toEqual([...model.keys()]);
+    expect(map.values()).toEqual([...model.values()]);
+    for (const key of map.keys()) map.delete(key);
+    expect(map.size).toBe(0);
+    map.set(7, 70);
+    expect([map.size, map.get(7), map.keys()]).toEqual([1, 70, [7]]);
+    map.set(8, 80);
+    expect(map.values()).toEqual([70, 80]);
+  });
 });
