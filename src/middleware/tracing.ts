@@ -74,8 +74,8 @@ export function tracing(options: TracingOptions = {}): Middleware<Context<any>> 
     // Building attributes is wasted work on a span nobody records (no SDK, or sampled out). Samplers
     // therefore see the span name (`tools/call <tool>`), not the attributes.
     if (span.isRecording()) span.setAttributes(attributesOf(ctx));
-    // No SDK registered (and no remote parent): the span is a no-op with no trace to carry on, so the
-    // request runs as if tracing were off — no context, no promise of its own.
+    // A provider this copy of the API cannot recognise as the no-op one (another copy's), yet no
+    // trace to record or carry on: the request runs as if tracing were off here too.
     else if (remote === undefined && !api.trace.isSpanContextValid(span.spanContext())) return next();
     return api.context.with(api.trace.setSpan(parent, span), next).then(
       (result) => {

@@ -630,8 +630,6 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     return pending.then(
       (result) => {
         let response: JsonRpcResponse | undefined;
-        let encoded = true;
-        let encodeError: unknown;
         try {
           // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
           if (!(ctx.aborted && ctx.signal.reason instanceof CancelledError)) {
@@ -641,27 +639,39 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
             );
           }
         } catch (err) {
-          encoded = false;
-          encodeError = err;
+          // Observers hear what the client gets: a result that cannot be encoded is a failure.
+          return this.answerFailure(session, ctx, id, err, send);
         }
-        // Observers hear what the client gets: a result that cannot be encoded is a failure.
-        if (encoded) ctx.settle(result, undefined, false);
-        else ctx.settle(undefined, encodeError, true);
+        ctx.settle(result, undefined, false);
         session.untrack(id);
-        if (!encoded) response = this.failedSafely(session, ctx, id, encodeError);
-        if (!send) return response;
-        this.deliver(session, response);
-        return undefined;
+        return this.reply(session, response, send);
       },
-      (err: unknown) => {
-        ctx.settle(undefined, err, true);
-        session.untrack(id);
-        const response = this.failedSafely(session, ctx, id, err);
-        if (!send) return response;
-        this.deliver(session, response);
-        return undefined;
-      },
+      (err: unknown) => this.answerFailure(session, ctx, id, err, send),
     );
+  }
+
+  /** A request that failed (or whose result could not be encoded): settled, untracked, answered. */
+  private answerFailure(
+    session: Session,
+    ctx: Context<Deps>,
+    id: JsonRpcId,
+    err: unknown,
+    send: boolean,
+  ): JsonRpcResponse | undefined {
+    ctx.settle(undefined, err, true);
+    session.untrack(id);
+    return this.reply(session, this.failedSafely(session, ctx, id, err), send);
+  }
+
+  /** With `send`, sends the response and resolves the answer to undefined; else resolves to it. */
+  private reply(
+    session: Session,
+    response: JsonRpcResponse | undefined,
+    send: boolean,
+  ): JsonRpcResponse | undefined {
+    if (!send) return response;
+    this.deliver(session, response);
+    return undefined;
   }
 
   /**
