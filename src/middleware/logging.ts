@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { toRampartError } from '../protocol/errors.js';
 import { type Context, ERROR_LOGGED, type SettleObserver } from '../server/context.js';
-import { type Logger, writeLine } from '../server/logger.js';
+import { isPlain, jsonString, type Logger, writeLine } from '../server/logger.js';
 import type { Middleware } from './compose.js';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -68,81 +68,109 @@ function outcomeOf(result: unknown): string {
 }
 
 /**
- * The finish line of one request, in the order pino writes it (keys left `undefined` are left out),
- * and the observer that writes it when the request settles. A class rather than a literal merged per
- * request: one object per line (docs/performance.md). What is not a field of the line is private
- * (`#`), which pino's walk over the object does not see.
+ * A request line for pino's own path (start lines, failures, params, a logger `writeLine` cannot
+ * write for): its fields in the order pino writes them, keys left `undefined` left out. A class
+ * rather than a literal merged per line: one object per line (docs/performance.md).
  */
-class RequestLine implements SettleObserver {
+class RequestLine {
   readonly correlationId: string;
   readonly sessionId: string;
   readonly method: string;
   readonly event = 'mcp.request';
   readonly target: string | undefined;
-  principal: string | undefined;
-  params: unknown = undefined;
-  duration_ms: number | undefined = undefined;
-  outcome: string | undefined = undefined;
-  error_type: string | undefined = undefined;
-  cache: unknown = undefined;
+  readonly principal: string | undefined;
+  readonly params: unknown;
+  readonly duration_ms: number | undefined;
+  readonly outcome: string | undefined;
+  readonly error_type: string | undefined;
+  readonly cache: unknown;
   err: unknown = undefined;
-  readonly #start: number;
-  readonly #level: Level;
 
-  constructor(ctx: Context<any>, level: Level) {
+  constructor(
+    ctx: Context<any>,
+    params: unknown,
+    duration: number | undefined,
+    outcome: string | undefined,
+    errorType: string | undefined,
+    cache: unknown,
+  ) {
     this.correlationId = ctx.correlationId;
     this.sessionId = ctx.session.id;
     this.method = ctx.method;
     this.target = ctx.target;
     this.principal = ctx.principal;
-    this.#level = level;
-    this.#start = performance.now();
+    this.params = params;
+    this.duration_ms = duration;
+    this.outcome = outcome;
+    this.error_type = errorType;
+    this.cache = cache;
   }
+}
 
-  /**
-   * The line's fields as JSON (`,"key":value...`, in pino's order), for `writeLine` — or undefined
-   * when a field is one pino's redaction and formatter must see (params, an error, an object).
-   * Strings are JSON.stringify'd, as pino does past its short-string path; the one difference is a
-   * lone UTF-16 surrogate, which pino's short-string path writes raw and this escapes.
-   */
-  fields(): string | undefined {
-    const cache = this.cache;
-    if (this.params !== undefined || this.err !== undefined) return undefined;
-    if (cache !== undefined && typeof cache !== 'string') return undefined;
-    const q = JSON.stringify;
-    let s = `,"correlationId":${q(this.correlationId)},"sessionId":${q(this.sessionId)},"method":${q(this.method)},"event":"mcp.request"`;
-    if (this.target !== undefined) s += `,"target":${q(this.target)}`;
-    if (this.principal !== undefined) s += `,"principal":${q(this.principal)}`;
-    if (this.duration_ms !== undefined) s += `,"duration_ms":${q(this.duration_ms)}`;
-    if (this.outcome !== undefined) s += `,"outcome":${q(this.outcome)}`;
-    if (this.error_type !== undefined) s += `,"error_type":${q(this.error_type)}`;
-    if (cache !== undefined) s += `,"cache":${q(cache)}`;
-    return s;
-  }
+/**
+ * The line's fields as JSON (`,"key":value...`), in RequestLine's order, for `writeLine`. Strings are
+ * quoted as JSON.stringify would (the one difference from pino's own path, a lone UTF-16 surrogate,
+ * is escaped here and written raw by pino's short-string path).
+ */
+function fields(ctx: Context<any>, duration: number, outcome: string, cache: string | undefined): string {
+  let s = `,"correlationId":${jsonString(ctx.correlationId)},"sessionId":${jsonString(ctx.session.id)},"method":${jsonString(ctx.method)},"event":"mcp.request"`;
+  const target = ctx.target;
+  if (target !== undefined) s += `,"target":${jsonString(target)}`;
+  const principal = ctx.principal;
+  if (principal !== undefined) s += `,"principal":${jsonString(principal)}`;
+  s += `,"duration_ms":${duration},"outcome":"${outcome}"`;
+  if (cache !== undefined) s += `,"cache":${jsonString(cache)}`;
+  return s;
+}
 
-  /** The request has its outcome: stamp the duration (and a principal auth() found) and write. */
+/**
+ * Writes the finish line of one request — from a settle observer the middleware shares between
+ * requests: everything the line says is on the context by then, so a request costs no object here.
+ * Params, when logged, are the ones the request arrived with (`WithParams` holds them).
+ */
+class FinishLine implements SettleObserver {
+  constructor(private readonly level: Level) {}
+
   settled(ctx: Context<any>, result: unknown, err: unknown, failed: boolean): void {
-    this.duration_ms = Math.round((performance.now() - this.#start) * 1000) / 1000;
-    this.principal ??= ctx.principal;
-    this.cache = ctx.peekMetadata('rampart.cache');
+    this.write(ctx, undefined, result, err, failed);
+  }
+
+  write(ctx: Context<any>, params: unknown, result: unknown, err: unknown, failed: boolean): void {
     const logger = ctx.rootLogger;
+    const level = this.level;
+    const cache = ctx.peekMetadata('rampart.cache');
+    const duration = Math.round(ctx.durationMs * 1000) / 1000;
     if (!failed) {
-      this.outcome = outcomeOf(result);
-      const fields = this.fields();
-      if (fields === undefined || !writeLine(logger, this.#level, fields, 'request finished'))
-        logger[this.#level](this as object, 'request finished');
+      if (!logger.isLevelEnabled(level)) return;
+      const outcome = outcomeOf(result);
+      if (params === undefined && (cache === undefined || typeof cache === 'string') && isPlain(logger)) {
+        writeLine(logger, level, fields(ctx, duration, outcome, cache), 'request finished');
+      } else {
+        logger[level](new RequestLine(ctx, params, duration, outcome, undefined, cache), 'request finished');
+      }
       return;
     }
     const error = toRampartError(err);
-    this.outcome = 'error';
-    this.error_type = error.type;
+    const line = new RequestLine(ctx, params, duration, 'error', error.type, cache);
     // Internal errors are logged whole (the client only saw "Internal error").
-    if (error.expose) logger.warn(this as object, 'request failed');
+    if (error.expose) logger.warn(line, 'request failed');
     else {
-      this.err = err;
-      logger.error(this as object, 'request failed');
+      line.err = err;
+      logger.error(line, 'request failed');
     }
     ctx.metadata[ERROR_LOGGED] = true;
+  }
+}
+
+/** The finish line of a request whose params are logged: they are taken when it arrives. */
+class WithParams implements SettleObserver {
+  constructor(
+    private readonly line: FinishLine,
+    private readonly params: unknown,
+  ) {}
+
+  settled(ctx: Context<any>, result: unknown, err: unknown, failed: boolean): void {
+    this.line.write(ctx, this.params, result, err, failed);
   }
 }
 
@@ -153,15 +181,20 @@ class RequestLine implements SettleObserver {
 export function logging(options: LoggingOptions = {}): Middleware<Context<any>> {
   const level = options.level ?? 'info';
   const keys = new Set([...DEFAULT_KEYS, ...(options.redactKeys ?? []).map((k) => k.toLowerCase())]);
+  const finish = new FinishLine(level);
   return (ctx, next) => {
     fallback ??= ctx.rootLogger;
     if (ctx.kind === 'notification' && !options.notifications) return storage.run(ctx, next);
     // The request's own fields, written through the root logger: a pino child per request would
     // cost more than the line itself. (`ctx.logger`, for handlers, is created only when they use it.)
-    const line = new RequestLine(ctx, level);
-    if (options.logParams) line.params = redact(ctx.params, keys);
-    if (options.logStart) ctx.rootLogger.debug(line, 'request started');
-    ctx.onSettled(line);
+    const params = options.logParams ? redact(ctx.params, keys) : undefined;
+    if (options.logStart) {
+      ctx.rootLogger.debug(
+        new RequestLine(ctx, params, undefined, undefined, undefined, undefined),
+        'request started',
+      );
+    }
+    ctx.onSettled(params === undefined ? finish : new WithParams(finish, params));
     return storage.run(ctx, next);
   };
 }

@@ -103,31 +103,6 @@ function countProtection(prom: typeof Prom, registry: Prom.Registry): void {
   });
 }
 
-/** Records one request's outcome (the middleware's counters, behind one method). */
-interface Recorder {
-  settled(
-    ctx: Context<any>,
-    method: string,
-    start: number,
-    result: unknown,
-    err: unknown,
-    failed: boolean,
-  ): void;
-}
-
-/** One request being timed: what its outcome is recorded under, from when. */
-class Timing implements SettleObserver {
-  readonly start = performance.now();
-  constructor(
-    readonly method: string,
-    private readonly recorder: Recorder,
-  ) {}
-
-  settled(ctx: Context<any>, result: unknown, err: unknown, failed: boolean): void {
-    this.recorder.settled(ctx, this.method, this.start, result, err, failed);
-  }
-}
-
 /** Creates the metrics middleware. Register it right after `logging()`. */
 export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   const prom = requirePeer<typeof Prom>('prom-client', 'metrics()');
@@ -241,17 +216,17 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     return c;
   };
 
-  const failed = (ctx: Context<any>, method: string, start: number, err: unknown): void => {
+  const failed = (ctx: Context<any>, method: string, seconds: number, err: unknown): void => {
     const type = toRampartError(err).type;
     const tool = label(ctx, type !== 'not_found' && type !== 'resource_not_found');
-    childrenFor(method, tool).duration.observe((performance.now() - start) / 1000);
+    childrenFor(method, tool).duration.observe(seconds);
     requests.counter.inc({ method, tool, status: type });
     if (method === 'tools/call') toolErrors.inc({ tool, type });
   };
-  const succeeded = (ctx: Context<any>, method: string, start: number, result: unknown): void => {
+  const succeeded = (ctx: Context<any>, method: string, seconds: number, result: unknown): void => {
     const tool = label(ctx, true);
     const c = childrenFor(method, tool);
-    c.duration.observe((performance.now() - start) / 1000);
+    c.duration.observe(seconds);
     if ((result as { isError?: boolean } | undefined)?.isError) {
       requests.counter.inc({ method, tool, status: 'tool_error' });
       if (method === 'tools/call') toolErrors.inc({ tool, type: 'tool_error' });
@@ -259,11 +234,14 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       c.ok.pending++;
     }
   };
-  const recorder: Recorder = {
-    settled(ctx, method, start, result, err, isFailure) {
+  // One observer for every request: the method, target and duration are the context's to tell.
+  const observer: SettleObserver = {
+    settled(ctx, result, err, isFailure) {
       inFlight--;
-      if (isFailure) failed(ctx, method, start, err);
-      else succeeded(ctx, method, start, result);
+      const method = METHODS.has(ctx.method) ? ctx.method : 'other';
+      const seconds = ctx.durationMs / 1000;
+      if (isFailure) failed(ctx, method, seconds, err);
+      else succeeded(ctx, method, seconds, result);
     },
   };
 
@@ -271,7 +249,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     if (ctx.kind === 'notification') return next();
     track(ctx);
     inFlight++;
-    ctx.onSettled(new Timing(METHODS.has(ctx.method) ? ctx.method : 'other', recorder));
+    ctx.onSettled(observer);
     return next();
   }) as MetricsMiddleware;
   middleware.registry = registry;

@@ -84,12 +84,15 @@ export class Context<Deps = unknown> {
   private _metadata: Record<string, unknown> | undefined;
   private _logger: Logger | undefined;
   private _inputSeq = 0;
-  /** Settle observers: the first in a field, any more in an array (one is the usual count). */
+  /** Settle observers: the first two in fields, any more in an array (logging and metrics are two). */
   private _observer: SettleObserver | undefined;
+  private _observer2: SettleObserver | undefined;
   private _observers: SettleObserver[] | undefined;
   /** 0 until the message settles, then 1 (a result) or 2 (a failure), with what it settled with. */
   private _settled: 0 | 1 | 2 = 0;
   private _outcome: unknown;
+  /** `performance.now()` when the message settled. */
+  private _settledAt = 0;
   /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
   replayAnswers: InputResponses | undefined;
 
@@ -135,8 +138,20 @@ export class Context<Deps = unknown> {
       return;
     }
     if (this._observer === undefined) this._observer = observer;
+    else if (this._observer2 === undefined) this._observer2 = observer;
     else if (this._observers === undefined) this._observers = [observer];
     else this._observers.push(observer);
+  }
+
+  /**
+   * Milliseconds from the message's arrival to its outcome; while it is still being handled, to now.
+   * Observers read it rather than timing the request themselves: one clock read per message.
+   */
+  get durationMs(): number {
+    if (this._settled === 0) return performance.now() - this.startTime;
+    // Settled with no observer to tell: the clock is read on the first ask instead.
+    if (this._settledAt === 0) this._settledAt = performance.now();
+    return this._settledAt - this.startTime;
   }
 
   /**
@@ -150,8 +165,13 @@ export class Context<Deps = unknown> {
     this._outcome = failed ? error : result;
     const first = this._observer;
     if (first === undefined) return;
+    this._settledAt = performance.now();
     this._observer = undefined;
     this.tell(first, result, error, failed);
+    const second = this._observer2;
+    if (second === undefined) return;
+    this._observer2 = undefined;
+    this.tell(second, result, error, failed);
     const more = this._observers;
     if (more === undefined) return;
     this._observers = undefined;

@@ -135,24 +135,39 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 type Internals = Record<symbol, any>;
 
+/** Whether `writeLine` may write for this logger: a plain `createLogger` one. */
+export function isPlain(logger: Logger): boolean {
+  return plain.has(logger);
+}
+
+/**
+ * A string as JSON, as JSON.stringify writes it: between quotes as it is when nothing in it needs
+ * escaping (the usual id, method or name — checked faster than JSON.stringify runs), else stringified.
+ */
+export function jsonString(value: string): string {
+  if (value.length > 64) return JSON.stringify(value);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // Control characters, `"`, `\`, and surrogates (a lone one is escaped).
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(value);
+  }
+  return `"${value}"`;
+}
+
 /**
  * Writes one line whose fields (`,"key":value` pairs, already JSON) the caller built, exactly as pino
- * would write them with `msg` — level, time, bindings, fields, message — and reports whether it
- * could: only for a plain `createLogger` logger, and only for fields that hold no credentials (pino's
- * redaction does not see them). Returns true without writing when the level is off.
+ * would write them with `msg` — level, time, bindings, fields, message — for a logger `isPlain`
+ * accepts, at a level the caller checked is enabled. The fields must hold no credentials (pino's
+ * redaction does not see them).
  *
  * Why: pino's generic path (walk the object, type-switch each value, run the formatter and the
  * redaction) measured ~4 µs of a request's ~50 for the logging middleware's one line under load; a
  * line built from known fields costs a few string joins.
  */
-export function writeLine(logger: Logger, level: pino.Level, fields: string, msg: string): boolean {
-  if (!plain.has(logger)) return false;
-  const value = logger.levels.values[level];
-  if (value < logger.levelVal) return true;
+export function writeLine(logger: Logger, level: pino.Level, fields: string, msg: string): void {
   const s = pino.symbols;
   const self = logger as unknown as Internals;
   (self[s.streamSym] as pino.DestinationStream).write(
-    `${self[s.lsCacheSym][value]}${self[s.timeSym]()}${self[s.chindingsSym]}${fields},"msg":${JSON.stringify(msg)}${self[s.endSym]}`,
+    `${self[s.lsCacheSym][logger.levels.values[level]]}${self[s.timeSym]()}${self[s.chindingsSym]}${fields},"msg":${jsonString(msg)}${self[s.endSym]}`,
   );
-  return true;
 }
