@@ -20,10 +20,28 @@ function tempFile(): string {
 }
 
 describe('BatchedDestination', () => {
-  it('holds lines until the event loop turns, then writes them together, in order', async () => {
+  it('holds lines for up to flushMs, then writes them together, in order — and again later', async () => {
     const path = tempFile();
     const fd = openSync(path, 'w');
-    const destination = new BatchedDestination(fd);
+    const destination = new BatchedDestination(fd, undefined, 20);
+    destination.write('one\n');
+    destination.write('two\n');
+    expect(readFileSync(path, 'utf8')).toBe('');
+    await new Promise((r) => setImmediate(r));
+    expect(readFileSync(path, 'utf8')).toBe('');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(readFileSync(path, 'utf8')).toBe('one\ntwo\n');
+    // The timer is re-armed for the next batch.
+    destination.write('three\n');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(readFileSync(path, 'utf8')).toBe('one\ntwo\nthree\n');
+    closeSync(fd);
+  });
+
+  it('with flushMs 0, writes once the event loop turns', async () => {
+    const path = tempFile();
+    const fd = openSync(path, 'w');
+    const destination = new BatchedDestination(fd, undefined, 0);
     destination.write('one\n');
     destination.write('two\n');
     expect(readFileSync(path, 'utf8')).toBe('');
