@@ -116,7 +116,10 @@ function checked(result: unknown, what: string): unknown {
  * Runs a handler that may need client input (tools/call, prompts/get, resources/read), in either era:
  * modern — `input_required` results with a signed `requestState`, handlers replayed on retry;
  * legacy — embedded requests fulfilled as real server→client requests, then the handler re-entered.
- * `run` may answer synchronously; the common path (no input needed) adds no promise of its own.
+ * `run` calls the handler, which may answer synchronously; `shape` turns its value into the result,
+ * `fail` its error into a result or a rethrow. All three run in one step after the handler, so the
+ * common path (no input needed) adds one promise to an asynchronous handler's, and none to a
+ * synchronous one.
  */
 function withInput(
   host: DispatchHost,
@@ -124,21 +127,51 @@ function withInput(
   kind: string,
   name: string,
   run: () => unknown,
+  shape: (value: unknown) => unknown,
+  fail: (err: unknown) => unknown = rethrow,
 ): unknown {
   if (ctx.era === 'modern') prepareReplay(host, ctx, kind, name);
+  // The legacy era's re-entry runs the handler again, shaped the same way.
+  const again = (): unknown => {
+    let value: unknown;
+    try {
+      value = run();
+    } catch (err) {
+      return fail(err);
+    }
+    return isThenable(value) ? Promise.resolve(value).then(shape, fail) : shape(value);
+  };
+  const failed = (err: unknown): unknown => {
+    let result: unknown;
+    try {
+      result = fail(err);
+    } catch (thrown) {
+      return inputSignalled(host, ctx, kind, name, thrown);
+    }
+    return settled(host, ctx, kind, name, result, again);
+  };
   let out: unknown;
   try {
     out = run();
   } catch (err) {
-    return inputSignalled(host, ctx, kind, name, err);
+    return failed(err);
   }
-  if (out instanceof Promise) {
-    return out.then(
-      (result) => settled(host, ctx, kind, name, result, run),
-      (err) => inputSignalled(host, ctx, kind, name, err),
-    );
+  if (isThenable(out)) {
+    return Promise.resolve(out).then((value) => settled(host, ctx, kind, name, shape(value), again), failed);
   }
-  return settled(host, ctx, kind, name, out, run);
+  return settled(host, ctx, kind, name, shape(out), again);
+}
+
+function rethrow(err: unknown): never {
+  throw err;
+}
+
+/** A promise, or another thenable a handler returned (another realm's promise, a library's). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value instanceof Promise ||
+    (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function')
+  );
 }
 
 /** Modern era: the answers of earlier rounds (signed in `requestState`) plus this retry's responses. */
@@ -273,31 +306,32 @@ function callTool(host: DispatchHost, ctx: Context<any>): unknown {
 }
 
 function invokeTool(host: DispatchHost, ctx: Context<any>, tool: ToolEntry, name: string, args: unknown) {
-  const result = withInput(host, ctx, 'tools/call', name, () => runTool(tool, args, ctx));
+  const result = withInput(
+    host,
+    ctx,
+    'tools/call',
+    name,
+    () => tool.handler(args, ctx),
+    tool.output === undefined ? toolResult : structuredToolResult,
+    toolFailure,
+  );
   if (!tool.output) return result;
   return result instanceof Promise
     ? result.then((r) => checkOutput(tool, name, r))
     : checkOutput(tool, name, result);
 }
 
-/** The tool's value as a CallToolResult; a ToolError becomes an `isError` result. */
-function runTool(tool: ToolEntry, args: unknown, ctx: Context<any>): unknown {
-  let value: unknown;
-  try {
-    value = tool.handler(args, ctx);
-  } catch (err) {
-    return toolFailure(err);
-  }
-  const structured = tool.output !== undefined;
-  return value instanceof Promise
-    ? value.then((v) => toolResult(v, structured), toolFailure)
-    : toolResult(value, structured);
+/** A tool's value as a CallToolResult (an input_required result passes through). */
+function toolResult(value: unknown): unknown {
+  return isInputRequiredResult(value) ? value : toCallToolResult(value, false);
 }
 
-function toolResult(value: unknown, structured: boolean): unknown {
-  return isInputRequiredResult(value) ? value : toCallToolResult(value, structured);
+/** The same, for a tool with an outputSchema: an object value is its structuredContent too. */
+function structuredToolResult(value: unknown): unknown {
+  return isInputRequiredResult(value) ? value : toCallToolResult(value, true);
 }
 
+/** A ToolError a tool threw becomes an `isError` result; anything else stays an error. */
 function toolFailure(err: unknown): unknown {
   if (err instanceof ToolError) return { content: [{ type: 'text', text: err.message }], isError: true };
   throw err;
@@ -352,12 +386,15 @@ async function readResource(host: DispatchHost, ctx: Context<any>): Promise<unkn
   }
   const found = findResource(host, uri);
   if (!found) throw new ResourceNotFoundError(uri);
-  return withInput(host, ctx, 'resources/read', uri, async () => {
-    const value = await found.entry.handler(url, ctx, found.vars);
-    return isInputRequiredResult(value)
-      ? value
-      : toReadResourceResult(value, uri, found.entry.config.mimeType);
-  });
+  return withInput(
+    host,
+    ctx,
+    'resources/read',
+    uri,
+    () => found.entry.handler(url, ctx, found.vars),
+    (value) =>
+      isInputRequiredResult(value) ? value : toReadResourceResult(value, uri, found.entry.config.mimeType),
+  );
 }
 
 async function listResources(host: DispatchHost, ctx: Context<any>): Promise<unknown> {
@@ -404,10 +441,14 @@ async function getPrompt(host: DispatchHost, ctx: Context<any>): Promise<unknown
     });
   }
   const args = await validate(prompt.validator, raw, `arguments for prompt ${name}`);
-  return withInput(host, ctx, 'prompts/get', name, async () => {
-    const value = await prompt.handler(args, ctx);
-    return isInputRequiredResult(value) ? value : toGetPromptResult(value);
-  });
+  return withInput(
+    host,
+    ctx,
+    'prompts/get',
+    name,
+    () => prompt.handler(args, ctx),
+    (value) => (isInputRequiredResult(value) ? value : toGetPromptResult(value)),
+  );
 }
 
 async function complete(host: DispatchHost, ctx: Context<any>): Promise<unknown> {

@@ -1,6 +1,7 @@
 /** The 2026-07-28 era (server/discover, `_meta` envelope, input_required, subscriptions/listen). */
 import { describe, expect, it } from 'vitest';
-import { connectV2 } from '../fixtures/clients.js';
+import { createServer, ToolError } from '../../src/index.js';
+import { connectV1, connectV2 } from '../fixtures/clients.js';
 import { featureServer } from '../fixtures/feature-server.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
 
@@ -222,5 +223,39 @@ describe('modern era on the wire', () => {
     const r = await peer.call(1, 'tools/call', { name: 'ask_model', arguments: {}, _meta: envelope() });
     expect(r.error.code).toBe(-32021);
     expect(r.error.data.requiredCapabilities).toEqual({ sampling: {} });
+  });
+});
+
+describe('handlers that return a thenable that is not a native Promise', () => {
+  it('are awaited like a promise for tools, resources and prompts, and their failures are reported', async () => {
+    // A minimal PromiseLike (another realm's promise, or a library's future, looks like this).
+    const later = <T>(value: T, fail = false): PromiseLike<T> => ({
+      // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose
+      then: (ok, bad) => {
+        const settled = fail ? Promise.reject(value) : Promise.resolve(value);
+        return settled.then(ok, bad) as never;
+      },
+    });
+    const server = createServer({ name: 'thenables', version: '1' });
+    server.tool('soon', () => later('text from a thenable') as never);
+    server.tool('refuses', () => later(new ToolError('not today'), true) as never);
+    server.resource('test://soon', () => later('resource text') as never);
+    server.prompt('soon', () => later('prompt text') as never);
+    const client = await connectV1(server);
+    expect((await client.callTool({ name: 'soon', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'text from a thenable' },
+    ]);
+    expect(await client.callTool({ name: 'refuses', arguments: {} })).toMatchObject({
+      isError: true,
+      content: [{ type: 'text', text: 'not today' }],
+    });
+    expect((await client.readResource({ uri: 'test://soon' })).contents[0]).toMatchObject({
+      text: 'resource text',
+    });
+    expect((await client.getPrompt({ name: 'soon' })).messages[0].content).toEqual({
+      type: 'text',
+      text: 'prompt text',
+    });
+    await client.close();
   });
 });
