@@ -21,15 +21,24 @@ export class CounterCells {
 
   constructor(
     prom: typeof Prom,
-    options: { name: string; help: string; labelNames: string[]; registry: Prom.Registry },
+    options: {
+      name: string;
+      help: string;
+      labelNames: string[];
+      registry: Prom.Registry;
+      /** Called at scrape time before the cells are read (to bring them up to date). */
+      refresh?: () => void;
+    },
   ) {
     const cells = this.cells;
+    const refresh = options.refresh;
     this.counter = new prom.Counter({
       name: options.name,
       help: options.help,
       labelNames: options.labelNames,
       registers: [options.registry],
       collect() {
+        refresh?.();
         for (const cell of cells) {
           if (cell.pending === 0) continue;
           this.inc(cell.labels, cell.pending);

@@ -8,7 +8,7 @@ import { requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context, SettleObserver } from '../server/context.js';
 import { type StoreFailure, storeChannel } from '../stores/types.js';
-import { type TransportTraffic, transportChannel } from '../transports/diagnostics.js';
+import { TrafficTotal, trafficTotals } from '../transports/diagnostics.js';
 import type { Middleware } from './compose.js';
 import { type ProtectionEvent, protectionChannel } from './events.js';
 import { type CounterCell, CounterCells, type HistogramCell, HistogramCells } from './metric-cells.js';
@@ -147,33 +147,38 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       this.set(sessions.size);
     },
   });
+  // The transports' process-wide totals, read at scrape time: from when this registry was made.
+  const totals = trafficTotals();
+  const traffic: { total: TrafficTotal; seen: TrafficTotal; cells: TrafficCells }[] = [];
+  const refresh = () => {
+    for (const t of traffic) {
+      t.cells.bytes.pending += t.total.bytes - t.seen.bytes;
+      t.cells.messages.pending += t.total.messages - t.seen.messages;
+      t.seen.bytes = t.total.bytes;
+      t.seen.messages = t.total.messages;
+    }
+  };
   const bytes = new CounterCells(prom, {
     name: 'mcp_transport_bytes_total',
     help: 'Bytes of MCP messages read and written, by transport and direction',
     labelNames: ['transport', 'direction'],
     registry,
+    refresh,
   });
   const messages = new CounterCells(prom, {
     name: 'mcp_transport_messages_total',
     help: 'MCP messages read and written, by transport and direction',
     labelNames: ['transport', 'direction'],
     registry,
+    refresh,
   });
-  // Transports publish their traffic on a diagnostics channel; counting it is this registry's job.
-  // Cells per transport and direction (a handful), resolved once.
-  const traffic = { in: new Map<string, TrafficCells>(), out: new Map<string, TrafficCells>() };
-  transportChannel.subscribe((data) => {
-    const t = data as TransportTraffic;
-    const byTransport = traffic[t.direction];
-    let c = byTransport.get(t.transport);
-    if (c === undefined) {
-      const labels = { transport: t.transport, direction: t.direction };
-      c = { bytes: bytes.cell(labels), messages: messages.cell(labels) };
-      byTransport.set(t.transport, c);
+  for (const [transport, directions] of Object.entries(totals)) {
+    for (const [direction, total] of Object.entries(directions)) {
+      const labels = { transport, direction };
+      const seen = Object.assign(new TrafficTotal(), total);
+      traffic.push({ total, seen, cells: { bytes: bytes.cell(labels), messages: messages.cell(labels) } });
     }
-    c.bytes.pending += t.bytes;
-    c.messages.pending += t.messages;
-  });
+  }
   countProtection(prom, registry);
   const maxTargets = options.maxTargets ?? 200;
   const known = new Set<string>();

@@ -1,32 +1,62 @@
 /**
- * Transport traffic on `node:diagnostics_channel` (`rampart:transport`): what each transport read
- * and wrote, for metrics. Publishing is guarded by `hasSubscribers`, so it costs nothing unless
- * something (the metrics() middleware) listens.
+ * Transport traffic: what each transport read and wrote, for metrics. Two ways to see it, both free
+ * until used: process-wide totals that `metrics()` reads when it is scraped (`trafficTotals`; a
+ * message then costs a byte count and two additions), and `node:diagnostics_channel`
+ * (`rampart:transport`), one object per observation, for subscribers of your own.
  */
 import diagnostics from 'node:diagnostics_channel';
 
+type TransportName = 'stdio' | 'http' | 'sse' | 'websocket';
+type Direction = 'in' | 'out';
+
 /** One observation: a transport read or wrote `messages` messages in `bytes` bytes. */
 export interface TransportTraffic {
-  transport: 'stdio' | 'http' | 'sse' | 'websocket';
-  direction: 'in' | 'out';
+  transport: TransportName;
+  direction: Direction;
   bytes: number;
   messages: number;
 }
 
 export const transportChannel = diagnostics.channel('rampart:transport');
 
-/** Publishes traffic when someone listens; `text` is measured only then. */
+/** Bytes and messages one transport moved in one direction since the process started counting. */
+export class TrafficTotal {
+  bytes = 0;
+  messages = 0;
+}
+
+const pair = () => ({ in: new TrafficTotal(), out: new TrafficTotal() });
+/** Every transport's totals, fixed (no lookup by a built key per message). */
+const TOTALS: Record<TransportName, Record<Direction, TrafficTotal>> = {
+  stdio: pair(),
+  http: pair(),
+  sse: pair(),
+  websocket: pair(),
+};
+let counting = false;
+
+/** Starts the process-wide totals (if not yet) and returns them; they only grow. */
+export function trafficTotals(): Readonly<Record<TransportName, Readonly<Record<Direction, TrafficTotal>>>> {
+  counting = true;
+  return TOTALS;
+}
+
+/** Counts traffic when someone counts it; `text` is measured only then. */
 export function publishTraffic(
-  transport: TransportTraffic['transport'],
-  direction: TransportTraffic['direction'],
+  transport: TransportName,
+  direction: Direction,
   text: string,
   messages = 1,
 ): void {
-  if (!transportChannel.hasSubscribers) return;
-  transportChannel.publish({
-    transport,
-    direction,
-    bytes: Buffer.byteLength(text),
-    messages,
-  } satisfies TransportTraffic);
+  const subscribed = transportChannel.hasSubscribers;
+  if (!counting && !subscribed) return;
+  const bytes = Buffer.byteLength(text);
+  if (counting) {
+    const total = TOTALS[transport][direction];
+    total.bytes += bytes;
+    total.messages += messages;
+  }
+  if (subscribed) {
+    transportChannel.publish({ transport, direction, bytes, messages } satisfies TransportTraffic);
+  }
 }

@@ -1,4 +1,6 @@
 /** metrics(): scraped from /metrics and parsed. */
+
+import diagnostics from 'node:diagnostics_channel';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,6 +73,34 @@ describe('metrics()', () => {
     expect(m.get('mcp_transport_messages_total{transport="http",direction="in"}')).toBeGreaterThanOrEqual(8);
     expect(m.get('mcp_transport_bytes_total{transport="http",direction="in"}')).toBeGreaterThan(500);
     expect(m.get('mcp_transport_messages_total{transport="http",direction="out"}')).toBeGreaterThanOrEqual(7);
+  });
+
+  it('counts transport traffic from its own creation on, and publishes it to channel subscribers', async () => {
+    const seen: { transport: string; direction: string; bytes: number; messages: number }[] = [];
+    const listener = (message: unknown) => seen.push(message as (typeof seen)[number]);
+    diagnostics.subscribe('rampart:transport', listener);
+    try {
+      const first = await setup();
+      for (let i = 0; i < 3; i++) await first.client.callTool({ name: 'ok', arguments: {} });
+      const before = (await first.scrape()).get(
+        'mcp_transport_messages_total{transport="http",direction="in"}',
+      )!;
+      // A registry made now starts from zero, while the first one keeps counting.
+      const second = await setup();
+      await second.client.callTool({ name: 'ok', arguments: {} });
+      const own = await second.scrape();
+      // initialize, notifications/initialized and the call: this registry's three messages in.
+      expect(own.get('mcp_transport_messages_total{transport="http",direction="in"}')).toBe(3);
+      expect(
+        (await first.scrape()).get('mcp_transport_messages_total{transport="http",direction="in"}'),
+      ).toBe(before + 3);
+      expect(seen.some((t) => t.transport === 'http' && t.direction === 'out' && t.bytes > 0)).toBe(true);
+      expect(seen.filter((t) => t.direction === 'in').every((t) => t.messages === 1 && t.bytes > 10)).toBe(
+        true,
+      );
+    } finally {
+      diagnostics.unsubscribe('rampart:transport', listener);
+    }
   });
 
   it('keeps label cardinality bounded: unknown and excess tool names collapse to "other"', async () => {
