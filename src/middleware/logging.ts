@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { toRampartError } from '../protocol/errors.js';
 import { type Context, ERROR_LOGGED, type SettleObserver } from '../server/context.js';
-import { isPlain, jsonString, type Logger, writeLine } from '../server/logger.js';
+import { durationJson, isPlain, jsonString, type Logger, writeLine } from '../server/logger.js';
 import type { Middleware } from './compose.js';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -118,7 +118,7 @@ function fields(ctx: Context<any>, duration: number, outcome: string, cache: str
   if (target !== undefined) s += `,"target":${jsonString(target)}`;
   const principal = ctx.principal;
   if (principal !== undefined) s += `,"principal":${jsonString(principal)}`;
-  s += `,"duration_ms":${duration},"outcome":"${outcome}"`;
+  s += `,"duration_ms":${durationJson(duration)},"outcome":"${outcome}"`;
   if (cache !== undefined) s += `,"cache":${jsonString(cache)}`;
   return s;
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { RequestStateCodec, UriTemplate } from '../../src/index.js';
+import { durationJson } from '../../src/server/logger.js';
 import { compileSchema } from '../../src/server/schema.js';
 import { LiveList } from '../../src/session/live-list.js';
 import { Session, type SessionHost } from '../../src/session/session.js';
@@ -228,5 +229,20 @@ describe('SmallMap', () => {
     expect([map.size, map.get(7), map.keys()]).toEqual([1, 70, [7]]);
     map.set(8, 80);
     expect(map.values()).toEqual([70, 80]);
+  });
+});
+
+describe('durationJson', () => {
+  it('writes a duration rounded to the microsecond exactly as JSON.stringify writes that number', () => {
+    const samples = [
+      0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.12, 0.123, 1, 1.5, 2.6399999, 41.007, 999.9995, 12_345.678,
+    ];
+    // Plus random values across the ranges a request takes (sub-millisecond to minutes).
+    let seed = 7;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      samples.push((seed / 2 ** 31) * 10 ** ((i % 7) - 2));
+    }
+    for (const ms of samples) expect(durationJson(ms)).toBe(JSON.stringify(Math.round(ms * 1000) / 1000));
   });
 });
