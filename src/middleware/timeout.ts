@@ -4,7 +4,7 @@
  * or not the handler notices.
  */
 import { TimeoutError } from '../protocol/errors.js';
-import type { Context } from '../server/context.js';
+import type { Context, SettleObserver } from '../server/context.js';
 import { LiveList, type LiveNode } from '../session/live-list.js';
 import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
@@ -22,16 +22,27 @@ export interface TimeoutOptions extends Scope {
 /** Long-lived by design: never timed out unless listed in `methods`. */
 const STREAMING = new Set(['subscriptions/listen']);
 
-/** A request being timed: its deadline, and how to fail it. */
-class Timed {
+/**
+ * A request being timed: its deadline, and how to fail it — through `reject` (the promise the rule
+ * returned), or with none, `ctx.answerNow`. Listed until the request has its outcome.
+ */
+class Timed implements SettleObserver {
   /** Failed already (it stays listed until its handler settles). */
   expired = false;
+  node: LiveNode<Timed> | undefined = undefined;
   constructor(
     readonly deadline: number,
     readonly ms: number,
     readonly ctx: Context<any>,
-    readonly reject: (err: unknown) => void,
+    readonly reject: ((err: unknown) => void) | undefined,
+    private readonly deadlines: Deadlines,
   ) {}
+
+  /** The request has its outcome (an answer, or this timeout's): it is no longer timed. */
+  settled(): void {
+    if (this.node !== undefined) this.deadlines.remove(this.node);
+    this.node = undefined;
+  }
 }
 
 /**
@@ -92,14 +103,25 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     });
     // The request's AbortController is made only now (one per request would cost more than the rest).
     timed.ctx.abort(error);
-    timed.reject(error);
+    if (timed.reject !== undefined) timed.reject(error);
+    else timed.ctx.answerNow(error);
   });
   return (ctx, next) => {
     if (!applies(ctx) || (STREAMING.has(ctx.method) && !explicit.has(ctx.method))) return next();
     const target = ctx.target;
     const ms = (target !== undefined ? perTool[target] : undefined) ?? options.ms;
+    const deadline = performance.now() + ms;
+    // A request the server can answer early costs no promise here: the deadline is listed until
+    // the request has its outcome, and when it passes the server answers with the timeout error.
+    if (ctx.canAnswerNow) {
+      const timed = new Timed(deadline, ms, ctx, undefined, deadlines);
+      timed.node = deadlines.add(timed);
+      ctx.onSettled(timed);
+      return next();
+    }
+    // In a batch (or through handle()), the answer is this promise: it fails at the deadline.
     return new Promise((resolve, reject) => {
-      const node = deadlines.add(new Timed(performance.now() + ms, ms, ctx, reject));
+      const node = deadlines.add(new Timed(deadline, ms, ctx, reject, deadlines));
       next().then(
         (value) => {
           deadlines.remove(node);

@@ -52,6 +52,11 @@ export interface SettleObserver {
   settled(ctx: Context<any>, result: unknown, error: unknown, failed: boolean): void;
 }
 
+/** Answers a request at once with an error, its onion left to run (implemented by the server). */
+export interface EarlyAnswer {
+  answerEarly(ctx: Context<any>, error: unknown): void;
+}
+
 /** Per-message state shared by middleware and handlers. `Deps` is what the lifespan provides. */
 export class Context<Deps = unknown> {
   /** The JSON-RPC method, e.g. `tools/call`. Middleware may rewrite `params` before `next()`. */
@@ -84,15 +89,21 @@ export class Context<Deps = unknown> {
   private _metadata: Record<string, unknown> | undefined;
   private _logger: Logger | undefined;
   private _inputSeq = 0;
-  /** Settle observers: the first two in fields, any more in an array (logging and metrics are two). */
+  /**
+   * Settle observers: the first three in fields, any more in an array (logging, metrics and a
+   * timeout are three).
+   */
   private _observer: SettleObserver | undefined;
   private _observer2: SettleObserver | undefined;
+  private _observer3: SettleObserver | undefined;
   private _observers: SettleObserver[] | undefined;
   /** 0 until the message settles, then 1 (a result) or 2 (a failure), with what it settled with. */
   private _settled: 0 | 1 | 2 = 0;
   private _outcome: unknown;
   /** `performance.now()` when the message settled. */
   private _settledAt = 0;
+  /** What can answer this request before its onion is done (the server serving it), if anything. */
+  private _early: EarlyAnswer | undefined;
   /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
   replayAnswers: InputResponses | undefined;
 
@@ -139,6 +150,7 @@ export class Context<Deps = unknown> {
     }
     if (this._observer === undefined) this._observer = observer;
     else if (this._observer2 === undefined) this._observer2 = observer;
+    else if (this._observer3 === undefined) this._observer3 = observer;
     else if (this._observers === undefined) this._observers = [observer];
     else this._observers.push(observer);
   }
@@ -166,16 +178,48 @@ export class Context<Deps = unknown> {
     const first = this._observer;
     if (first === undefined) return;
     this._settledAt = performance.now();
-    this._observer = undefined;
-    this.tell(first, result, error, failed);
     const second = this._observer2;
-    if (second === undefined) return;
-    this._observer2 = undefined;
-    this.tell(second, result, error, failed);
+    const third = this._observer3;
     const more = this._observers;
-    if (more === undefined) return;
-    this._observers = undefined;
-    for (const observer of more) this.tell(observer, result, error, failed);
+    this._observer = this._observer2 = this._observer3 = this._observers = undefined;
+    this.tell(first, result, error, failed);
+    if (second !== undefined) this.tell(second, result, error, failed);
+    if (third !== undefined) this.tell(third, result, error, failed);
+    if (more !== undefined) for (const observer of more) this.tell(observer, result, error, failed);
+  }
+
+  /** Whether the message has its outcome (settled; for a request, answered or being answered). */
+  get hasOutcome(): boolean {
+    return this._settled !== 0;
+  }
+
+  /**
+   * Lets `early` answer this request before its onion is done (the server does, for a request it
+   * serves on its own rather than in a batch).
+   * @internal
+   */
+  allowEarlyAnswer(early: EarlyAnswer): void {
+    this._early = early;
+  }
+
+  /**
+   * Answers the request now with `error`, as if the onion had failed with it — observers are told
+   * and the client gets the error — and leaves the onion running: its own outcome, when it comes,
+   * is dropped (middleware around the caller see it; `onSettled` observers see `error`). Returns
+   * false, doing nothing, where that cannot be done (a request in a batch, or run through
+   * `handle()`), or once the request has its outcome. `timeout()` answers with it.
+   */
+  answerNow(error: unknown): boolean {
+    const early = this._early;
+    if (early === undefined || this._settled !== 0) return false;
+    this._early = undefined;
+    early.answerEarly(this, error);
+    return true;
+  }
+
+  /** Whether `answerNow` can answer this request. */
+  get canAnswerNow(): boolean {
+    return this._early !== undefined && this._settled === 0;
   }
 
   private tell(observer: SettleObserver, result: unknown, error: unknown, failed: boolean): void {

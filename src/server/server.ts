@@ -621,6 +621,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     era: Era,
     send: boolean,
   ): Promise<JsonRpcResponse | undefined> {
+    // A request served on its own may be answered before its onion is done (a timeout).
+    if (send) ctx.allowEarlyAnswer(this);
     let pending: Promise<unknown>;
     try {
       pending = this.composed()(ctx, this.terminal);
@@ -629,6 +631,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     }
     return pending.then(
       (result) => {
+        // Answered early: the onion's own outcome is dropped.
+        if (ctx.hasOutcome) return undefined;
         let response: JsonRpcResponse | undefined;
         try {
           // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
@@ -646,8 +650,13 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         session.untrack(id);
         return this.reply(session, response, send);
       },
-      (err: unknown) => this.answerFailure(session, ctx, id, err, send),
+      (err: unknown) => (ctx.hasOutcome ? undefined : this.answerFailure(session, ctx, id, err, send)),
     );
+  }
+
+  /** EarlyAnswer: a request this server serves fails now (`ctx.answerNow`); its onion runs on. */
+  answerEarly(ctx: Context<any>, error: unknown): void {
+    this.answerFailure(ctx.session as Session, ctx as Context<Deps>, ctx.requestId!, error, true);
   }
 
   /** A request that failed (or whose result could not be encoded): settled, untracked, answered. */

@@ -1,5 +1,5 @@
 /** timeout() and concurrency(): bounded time and bounded parallelism, with clear errors. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency, createLogger, createServer, type HttpHost, metrics, timeout } from '../../src/index.js';
 import { callToolModern } from '../fixtures/http.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
@@ -55,6 +55,72 @@ describe('timeout()', () => {
     expect(await m.registry.metrics()).toMatch(
       /^mcp_timeouts_total\{rule="default",method="tools\/call"\} 2$/m,
     );
+    await peer.close();
+  });
+
+  it('answers at the deadline while the handler runs on: observers see the timeout, outer middleware the late outcome, the client one answer', async () => {
+    const server = createServer({ name: 't', version: '1', logger: silent });
+    const outer: unknown[] = [];
+    const observed: unknown[] = [];
+    server.use(async (ctx, next) => {
+      ctx.onSettled({ settled: (_c, _r, error, failed) => observed.push(failed ? error : 'ok') });
+      const result = await next();
+      outer.push(result);
+      return result;
+    });
+    server.use(timeout({ ms: 30 }));
+    const release = gate();
+    server.tool('ignores', async () => {
+      await release.opened;
+      return 'late';
+    });
+    server.tool('stalls', () => new Promise(() => {}));
+    const peer = await rawPeer(server);
+    const answer = await call(peer, 1, 'ignores');
+    expect(answer.error.data.type).toBe('timeout');
+    expect(observed).toHaveLength(1);
+    expect((observed[0] as Error).name).toBe('TimeoutError');
+    expect(outer).toEqual([]);
+    // The handler finishes later; its result reaches the middleware around timeout() and no further.
+    release.open();
+    await vi.waitFor(() => expect(outer).toHaveLength(1));
+    expect((outer[0] as { content: unknown[] }).content).toEqual([{ type: 'text', text: 'late' }]);
+    expect(observed).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(peer.received.filter((m) => m.id === 1)).toEqual([]);
+    // The id is free again, and the rule keeps timing requests.
+    expect((await call(peer, 1, 'stalls')).error.data.type).toBe('timeout');
+    await peer.close();
+  });
+
+  it('times out a request inside a JSON-RPC batch, which is answered as a whole', async () => {
+    const server = createServer({ name: 't', version: '1', logger: silent });
+    server.use(timeout({ ms: 30 }));
+    server.tool('fast', () => 'quick');
+    const release = gate();
+    let finished = false;
+    server.tool('ignores', async () => {
+      await release.opened;
+      finished = true;
+      return 'late';
+    });
+    const peer = await rawPeer(server);
+    await peer.call(0, 'initialize', {
+      protocolVersion: '2025-03-26',
+      capabilities: {},
+      clientInfo: { name: 'batch', version: '1' },
+    });
+    await peer.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const batch = await peer.request([
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'fast', arguments: {} } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'ignores', arguments: {} } },
+    ] as never);
+    // Answered while the handler still waits.
+    expect(finished).toBe(false);
+    release.open();
+    const byId = new Map((batch as any[]).map((m) => [m.id, m]));
+    expect(byId.get(1).result.content[0].text).toBe('quick');
+    expect(byId.get(2).error).toMatchObject({ code: -32001, data: { type: 'timeout' } });
     await peer.close();
   });
 
@@ -148,6 +214,26 @@ describe('concurrency()', () => {
     await holder;
     await peer.close();
     await peer2.close();
+  });
+
+  it('keeps the slot of a request timeout() answered until its handler returns', async () => {
+    const server = createServer({ name: 'c', version: '1', logger: silent });
+    const bulkhead = concurrency({ max: 1 });
+    server.use(bulkhead).use(timeout({ ms: 30 }));
+    const g = gate();
+    server.tool('work', async () => {
+      await g.opened;
+      return 'done';
+    });
+    const peer = await rawPeer(server);
+    expect((await call(peer, 1, 'work')).error.data.type).toBe('timeout');
+    // The handler still runs: the bulkhead still counts it, and refuses the next request.
+    expect(bulkhead.stats).toMatchObject({ running: 1 });
+    expect((await call(peer, 2, 'work')).error.data.type).toBe('overloaded');
+    g.open();
+    await vi.waitFor(() => expect(bulkhead.stats).toMatchObject({ running: 0 }));
+    expect((await call(peer, 3, 'work')).result.content[0].text).toBe('done');
+    await peer.close();
   });
 
   it('counts per key when given one', async () => {
