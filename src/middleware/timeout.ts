@@ -4,7 +4,7 @@
  * or not the handler notices.
  */
 import { TimeoutError } from '../protocol/errors.js';
-import type { Context, SettleObserver } from '../server/context.js';
+import type { Context } from '../server/context.js';
 import { LiveList, type LiveNode } from '../session/live-list.js';
 import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
@@ -24,9 +24,10 @@ const STREAMING = new Set(['subscriptions/listen']);
 
 /**
  * A request being timed: its deadline, and how to fail it — through `reject` (the promise the rule
- * returned), or with none, `ctx.answerNow`. Listed until the request has its outcome.
+ * returned), or with none, `ctx.answerNow`. Listed until the rest of the chain, inside the rule, is
+ * done (`done`): what runs outside it, after it, is not the rule's to bound.
  */
-class Timed implements SettleObserver {
+class Timed {
   /** Failed already (it stays listed until its handler settles). */
   expired = false;
   node: LiveNode<Timed> | undefined = undefined;
@@ -38,11 +39,11 @@ class Timed implements SettleObserver {
     private readonly deadlines: Deadlines,
   ) {}
 
-  /** The request has its outcome (an answer, or this timeout's): it is no longer timed. */
-  settled(): void {
+  /** The work inside the rule settled: the request is no longer timed. */
+  readonly done = (): void => {
     if (this.node !== undefined) this.deadlines.remove(this.node);
     this.node = undefined;
-  }
+  };
 }
 
 /**
@@ -111,13 +112,15 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     const target = ctx.target;
     const ms = (target !== undefined ? perTool[target] : undefined) ?? options.ms;
     const deadline = performance.now() + ms;
-    // A request the server can answer early costs no promise here: the deadline is listed until
-    // the request has its outcome, and when it passes the server answers with the timeout error.
+    // A request the server can answer early needs no promise of the rule's own to fail: the
+    // deadline is listed until the work inside the rule is done, and when it passes the server
+    // answers with the timeout error (the rule still returns the chain's own promise).
     if (ctx.canAnswerNow) {
       const timed = new Timed(deadline, ms, ctx, undefined, deadlines);
       timed.node = deadlines.add(timed);
-      ctx.onSettled(timed);
-      return next();
+      const inner = next();
+      inner.then(timed.done, timed.done);
+      return inner;
     }
     // In a batch (or through handle()), the answer is this promise: it fails at the deadline.
     return new Promise((resolve, reject) => {

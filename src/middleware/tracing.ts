@@ -7,7 +7,7 @@
 import type * as OTel from '@opentelemetry/api';
 import { requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
-import type { Context } from '../server/context.js';
+import type { Context, SettleObserver } from '../server/context.js';
 import { parseTraceparent } from '../server/correlation.js';
 import type { Middleware } from './compose.js';
 
@@ -47,6 +47,34 @@ function attributesOf(ctx: Context<any>): OTel.Attributes {
   return attributes;
 }
 
+/** Ends a request's span with its outcome: status, error type, the exception of an internal error. */
+class SpanEnd implements SettleObserver {
+  constructor(
+    private readonly api: typeof OTel,
+    private readonly span: OTel.Span,
+  ) {}
+
+  settled(_ctx: Context<any>, result: unknown, err: unknown, failed: boolean): void {
+    const { api, span } = this;
+    if (!failed) {
+      if ((result as { isError?: boolean } | undefined)?.isError) {
+        span.setAttribute('error.type', 'tool_error');
+        span.setStatus({ code: api.SpanStatusCode.ERROR, message: 'tool returned isError' });
+      }
+    } else {
+      const error = toRampartError(err);
+      span.setAttribute('error.type', error.type);
+      span.setAttribute('rpc.jsonrpc.error_code', error.code);
+      if (!error.expose) span.recordException(err instanceof Error ? err : new Error(String(err)));
+      span.setStatus({
+        code: api.SpanStatusCode.ERROR,
+        message: error.expose ? error.message : 'Internal error',
+      });
+    }
+    span.end();
+  }
+}
+
 /** Creates the tracing middleware. Register it after `logging()` and `metrics()`. */
 export function tracing(options: TracingOptions = {}): Middleware<Context<any>> {
   const api = requirePeer<typeof OTel>('@opentelemetry/api', 'tracing()');
@@ -77,27 +105,9 @@ export function tracing(options: TracingOptions = {}): Middleware<Context<any>> 
     // A provider this copy of the API cannot recognise as the no-op one (another copy's), yet no
     // trace to record or carry on: the request runs as if tracing were off here too.
     else if (remote === undefined && !api.trace.isSpanContextValid(span.spanContext())) return next();
-    return api.context.with(api.trace.setSpan(parent, span), next).then(
-      (result) => {
-        if ((result as { isError?: boolean } | undefined)?.isError) {
-          span.setAttribute('error.type', 'tool_error');
-          span.setStatus({ code: api.SpanStatusCode.ERROR, message: 'tool returned isError' });
-        }
-        span.end();
-        return result;
-      },
-      (err: unknown) => {
-        const error = toRampartError(err);
-        span.setAttribute('error.type', error.type);
-        span.setAttribute('rpc.jsonrpc.error_code', error.code);
-        if (!error.expose) span.recordException(err instanceof Error ? err : new Error(String(err)));
-        span.setStatus({
-          code: api.SpanStatusCode.ERROR,
-          message: error.expose ? error.message : 'Internal error',
-        });
-        span.end();
-        throw err;
-      },
-    );
+    // The span ends with the outcome the client gets — told once the request settles, which a
+    // timeout() inside may bring before the handler is done.
+    ctx.onSettled(new SpanEnd(api, span));
+    return api.context.with(api.trace.setSpan(parent, span), next);
   };
 }

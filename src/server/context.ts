@@ -160,10 +160,7 @@ export class Context<Deps = unknown> {
    * Observers read it rather than timing the request themselves: one clock read per message.
    */
   get durationMs(): number {
-    if (this._settled === 0) return performance.now() - this.startTime;
-    // Settled with no observer to tell: the clock is read on the first ask instead.
-    if (this._settledAt === 0) this._settledAt = performance.now();
-    return this._settledAt - this.startTime;
+    return (this._settled === 0 ? performance.now() : this._settledAt) - this.startTime;
   }
 
   /**
@@ -175,9 +172,9 @@ export class Context<Deps = unknown> {
     if (this._settled !== 0) return;
     this._settled = failed ? 2 : 1;
     this._outcome = failed ? error : result;
+    this._settledAt = performance.now();
     const first = this._observer;
     if (first === undefined) return;
-    this._settledAt = performance.now();
     const second = this._observer2;
     const third = this._observer3;
     const more = this._observers;

@@ -93,6 +93,21 @@ describe('timeout()', () => {
     await peer.close();
   });
 
+  it('bounds the work inside the rule, not what middleware outside it do afterwards', async () => {
+    const server = createServer({ name: 't', version: '1', logger: silent });
+    server.use(async (_ctx, next) => {
+      const result = await next();
+      // Slow post-processing outside the rule, longer than its limit.
+      await new Promise((r) => setTimeout(r, 80));
+      return result;
+    });
+    server.use(timeout({ ms: 30 }));
+    server.tool('quick', () => 'fast');
+    const peer = await rawPeer(server);
+    expect((await call(peer, 1, 'quick')).result.content[0].text).toBe('fast');
+    await peer.close();
+  });
+
   it('times out a request inside a JSON-RPC batch, which is answered as a whole', async () => {
     const server = createServer({ name: 't', version: '1', logger: silent });
     server.use(timeout({ ms: 30 }));

@@ -7,7 +7,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, createServer, ToolError, tracing } from '../../src/index.js';
+import { createLogger, createServer, ToolError, timeout, tracing } from '../../src/index.js';
 import { connectV1, connectV2 } from '../fixtures/clients.js';
 
 const exporter = new InMemorySpanExporter();
@@ -100,5 +100,28 @@ describe('tracing()', () => {
     const missing = spans.find((s) => s.name === 'tools/call missing')!;
     expect(missing.attributes['error.type']).toBe('not_found');
     expect(missing.events).toHaveLength(0);
+  });
+
+  it('ends the span of a request a timeout() answered with the timeout, while its handler still runs', async () => {
+    const s = createServer({ name: 'traced', version: '1', logger: createLogger({ level: 'silent' }) });
+    s.use(tracing()).use(timeout({ ms: 30 }));
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    s.tool('ignores', async () => {
+      await released;
+      return 'late';
+    });
+    const client = await connectV1(s);
+    await expect(client.callTool({ name: 'ignores', arguments: {} })).rejects.toThrow(/timed out/);
+    const span = exporter.getFinishedSpans().find((x) => x.name === 'tools/call ignores')!;
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes).toMatchObject({ 'error.type': 'timeout', 'rpc.jsonrpc.error_code': -32001 });
+    // The handler's late success changes nothing: one span, still the timeout's.
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(exporter.getFinishedSpans().filter((x) => x.name === 'tools/call ignores')).toHaveLength(1);
+    await client.close();
   });
 });

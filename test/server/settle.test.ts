@@ -33,6 +33,8 @@ function observed() {
         throw new Error('observer bug');
       },
     });
+    // Past the three kept in fields: the rest are told too, in order.
+    ctx.onSettled(observer('d'));
     return next();
   });
   // Registered inside the observers' middleware: what they see is the outcome after it.
@@ -62,19 +64,22 @@ describe('ctx.onSettled', () => {
     expect(calls.map((h) => `${h.method} ${h.target} ${h.failed}`)).toEqual([
       'a:tools/call ok false',
       'b:tools/call ok false',
+      'd:tools/call ok false',
       'a:tools/call refuse false',
       'b:tools/call refuse false',
+      'd:tools/call refuse false',
       'a:tools/call crash true',
       'b:tools/call crash true',
+      'd:tools/call crash true',
     ]);
     expect(calls[0].result).toMatchObject({ wrapped: true });
-    expect(calls[2].result).toMatchObject({ isError: true });
-    expect((calls[4].error as Error).message).toBe('boom');
+    expect(calls[3].result).toMatchObject({ isError: true });
+    expect((calls[6].error as Error).message).toBe('boom');
     // The notification the client sent after initialize settles too.
     expect(heard.some((h) => h.method === 'a:notifications/initialized' && !h.failed)).toBe(true);
     await new Promise((r) => setImmediate(r));
     const bugs = lines.filter((l) => l.msg === 'settle observer failed');
-    expect(bugs.length).toBe(heard.length / 2);
+    expect(bugs.length).toBe(heard.length / 3);
     expect(bugs[0].err.message).toBe('observer bug');
   });
 
