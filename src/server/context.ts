@@ -41,6 +41,8 @@ export interface ContextSession {
   ): Promise<Record<string, unknown>>;
   /** Whether a client-visible log line at this level passes the session's (or request's) threshold. */
   shouldLog(level: LoggingLevel, requestLevel?: LoggingLevel | null): boolean;
+  /** Answers a request of this session at once with an error, its onion left to run (`answerNow`). */
+  answerEarly?(ctx: Context<any>, error: unknown): void;
 }
 
 /**
@@ -50,11 +52,6 @@ export interface ContextSession {
  */
 export interface SettleObserver {
   settled(ctx: Context<any>, result: unknown, error: unknown, failed: boolean): void;
-}
-
-/** Answers a request at once with an error, its onion left to run (implemented by the server). */
-export interface EarlyAnswer {
-  answerEarly(ctx: Context<any>, error: unknown): void;
 }
 
 /** Per-message state shared by middleware and handlers. `Deps` is what the lifespan provides. */
@@ -102,8 +99,8 @@ export class Context<Deps = unknown> {
   private _outcome: unknown;
   /** `performance.now()` when the message settled. */
   private _settledAt = 0;
-  /** What can answer this request before its onion is done (the server serving it), if anything. */
-  private _early: EarlyAnswer | undefined;
+  /** Whether the request may be answered before its onion is done (its session's host serves it). */
+  private _early = false;
   /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
   replayAnswers: InputResponses | undefined;
 
@@ -191,12 +188,12 @@ export class Context<Deps = unknown> {
   }
 
   /**
-   * Lets `early` answer this request before its onion is done (the server does, for a request it
-   * serves on its own rather than in a batch).
+   * Lets the session answer this request before its onion is done (the server does, for a request
+   * it serves on its own rather than in a batch). A flag, not a reference: nothing more per request.
    * @internal
    */
-  allowEarlyAnswer(early: EarlyAnswer): void {
-    this._early = early;
+  allowEarlyAnswer(): void {
+    this._early = true;
   }
 
   /**
@@ -207,16 +204,15 @@ export class Context<Deps = unknown> {
    * `handle()`), or once the request has its outcome. `timeout()` answers with it.
    */
   answerNow(error: unknown): boolean {
-    const early = this._early;
-    if (early === undefined || this._settled !== 0) return false;
-    this._early = undefined;
-    early.answerEarly(this, error);
+    if (!this.canAnswerNow) return false;
+    this._early = false;
+    this.session.answerEarly!(this, error);
     return true;
   }
 
   /** Whether `answerNow` can answer this request. */
   get canAnswerNow(): boolean {
-    return this._early !== undefined && this._settled === 0;
+    return this._early && this._settled === 0 && this.session.answerEarly !== undefined;
   }
 
   private tell(observer: SettleObserver, result: unknown, error: unknown, failed: boolean): void {

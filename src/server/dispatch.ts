@@ -131,35 +131,52 @@ function withInput(
   fail: (err: unknown) => unknown = rethrow,
 ): unknown {
   if (ctx.era === 'modern') prepareReplay(host, ctx, kind, name);
-  // The legacy era's re-entry runs the handler again, shaped the same way.
-  const again = (): unknown => {
-    let value: unknown;
-    try {
-      value = run();
-    } catch (err) {
-      return fail(err);
-    }
-    return isThenable(value) ? Promise.resolve(value).then(shape, fail) : shape(value);
-  };
-  const failed = (err: unknown): unknown => {
-    let result: unknown;
-    try {
-      result = fail(err);
-    } catch (thrown) {
-      return inputSignalled(host, ctx, kind, name, thrown);
-    }
-    return settled(host, ctx, kind, name, result, again);
-  };
   let out: unknown;
   try {
     out = run();
   } catch (err) {
-    return failed(err);
+    return handlerFailed(host, ctx, kind, name, err, run, shape, fail);
   }
+  // Two closures for an asynchronous handler, none for a synchronous one; what only the rare
+  // paths need (a legacy re-entry, a failure) is made on those paths.
   if (isThenable(out)) {
-    return Promise.resolve(out).then((value) => settled(host, ctx, kind, name, shape(value), again), failed);
+    return Promise.resolve(out).then(
+      (value) => settled(host, ctx, kind, name, shape(value), run, shape, fail),
+      (err) => handlerFailed(host, ctx, kind, name, err, run, shape, fail),
+    );
   }
-  return settled(host, ctx, kind, name, shape(out), again);
+  return settled(host, ctx, kind, name, shape(out), run, shape, fail);
+}
+
+/** A handler threw or rejected: `fail` makes it a result (a ToolError's), or it stays an error. */
+function handlerFailed(
+  host: DispatchHost,
+  ctx: Context<any>,
+  kind: string,
+  name: string,
+  err: unknown,
+  run: () => unknown,
+  shape: (value: unknown) => unknown,
+  fail: (err: unknown) => unknown,
+): unknown {
+  let result: unknown;
+  try {
+    result = fail(err);
+  } catch (thrown) {
+    return inputSignalled(host, ctx, kind, name, thrown);
+  }
+  return settled(host, ctx, kind, name, result, run, shape, fail);
+}
+
+/** The handler run again (the legacy era's re-entry), shaped the same way. */
+function rerun(run: () => unknown, shape: (value: unknown) => unknown, fail: (err: unknown) => unknown) {
+  let value: unknown;
+  try {
+    value = run();
+  } catch (err) {
+    return fail(err);
+  }
+  return isThenable(value) ? Promise.resolve(value).then(shape, fail) : shape(value);
 }
 
 function rethrow(err: unknown): never {
@@ -200,9 +217,11 @@ function settled(
   name: string,
   result: unknown,
   run: () => unknown,
+  shape: (value: unknown) => unknown,
+  fail: (err: unknown) => unknown,
 ): unknown {
   if (!isInputRequiredResult(result)) return result;
-  if (ctx.era !== 'modern') return legacyRounds(ctx, result, run);
+  if (ctx.era !== 'modern') return legacyRounds(ctx, result, () => rerun(run, shape, fail));
   for (const request of Object.values(result.inputRequests ?? {}))
     requireCapability(ctx.clientCapabilities, request.method);
   return {

@@ -622,7 +622,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     send: boolean,
   ): Promise<JsonRpcResponse | undefined> {
     // A request served on its own may be answered before its onion is done (a timeout).
-    if (send) ctx.allowEarlyAnswer(this);
+    if (send) ctx.allowEarlyAnswer();
     let pending: Promise<unknown>;
     try {
       pending = this.composed()(ctx, this.terminal);
@@ -654,7 +654,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     );
   }
 
-  /** EarlyAnswer: a request this server serves fails now (`ctx.answerNow`); its onion runs on. */
+  /** SessionHost: a request this server serves fails now (`ctx.answerNow`); its onion runs on. */
   answerEarly(ctx: Context<any>, error: unknown): void {
     this.answerFailure(ctx.session as Session, ctx as Context<Deps>, ctx.requestId!, error, true);
   }

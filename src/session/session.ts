@@ -25,6 +25,7 @@ import {
   type LoggingLevel,
 } from '../protocol/types.js';
 import { allowsBatches, type Era } from '../protocol/versions.js';
+import type { Context } from '../server/context.js';
 import { type MessageExtra, SENT, type Transport } from '../transports/types.js';
 import type { LiveNode } from './live-list.js';
 import { SmallMap } from './small-map.js';
@@ -42,6 +43,8 @@ export interface SessionHost {
    * fewer than `handle` and a `.then`); failures are reported, never thrown or rejected.
    */
   serve(session: Session, message: JsonRpcMessage, extra: MessageExtra | undefined): void;
+  /** Answers a request it serves at once with an error, its onion left to run (`ctx.answerNow`). */
+  answerEarly?(ctx: Context<any>, error: unknown): void;
   /** Called once when the session ends. */
   sessionClosed(session: Session): void;
   /** Reports an error nobody awaits (transport failures, late responses). */
@@ -255,6 +258,11 @@ export class Session {
    * Runs one request or notification through the server. The host tracks a request while it runs
    * (`track`, then `untrack` once it has its answer); this refuses what cannot be run.
    */
+  /** ContextSession: a request this session's host serves is answered now (`ctx.answerNow`). */
+  answerEarly(ctx: Context<any>, error: unknown): void {
+    this.host.answerEarly?.(ctx, error);
+  }
+
   process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
     const refusal = this.refusal(message);
     return refusal !== undefined ? Promise.resolve(refusal) : this.host.handle(this, message, extra);
