@@ -61,12 +61,14 @@ class Deadlines {
     private readonly expire: (timed: Timed) => void,
   ) {}
 
-  add(timed: Timed): LiveNode<Timed> {
+  /** Lists a request until its `done`. */
+  add(timed: Timed): Timed {
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.sweep(), this.tickMs);
       this.timer.unref();
     }
-    return this.live.add(timed);
+    timed.node = this.live.add(timed);
+    return timed;
   }
 
   remove(node: LiveNode<Timed>): void {
@@ -116,22 +118,21 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     // deadline is listed until the work inside the rule is done, and when it passes the server
     // answers with the timeout error (the rule still returns the chain's own promise).
     if (ctx.canAnswerNow) {
-      const timed = new Timed(deadline, ms, ctx, undefined, deadlines);
-      timed.node = deadlines.add(timed);
+      const timed = deadlines.add(new Timed(deadline, ms, ctx, undefined, deadlines));
       const inner = next();
       inner.then(timed.done, timed.done);
       return inner;
     }
     // In a batch (or through handle()), the answer is this promise: it fails at the deadline.
     return new Promise((resolve, reject) => {
-      const node = deadlines.add(new Timed(deadline, ms, ctx, reject, deadlines));
+      const timed = deadlines.add(new Timed(deadline, ms, ctx, reject, deadlines));
       next().then(
         (value) => {
-          deadlines.remove(node);
+          timed.done();
           resolve(value);
         },
         (err) => {
-          deadlines.remove(node);
+          timed.done();
           reject(err);
         },
       );

@@ -254,15 +254,15 @@ export class Session {
     if (out.length > 0) this.send(out as unknown as JsonRpcMessage);
   }
 
-  /**
-   * Runs one request or notification through the server. The host tracks a request while it runs
-   * (`track`, then `untrack` once it has its answer); this refuses what cannot be run.
-   */
   /** ContextSession: a request this session's host serves is answered now (`ctx.answerNow`). */
   answerEarly(ctx: Context<any>, error: unknown): void {
     this.host.answerEarly?.(ctx, error);
   }
 
+  /**
+   * Runs one request or notification through the server. The host tracks a request while it runs
+   * (`track`, then `untrack` once it has its answer); this refuses what cannot be run.
+   */
   process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
     const refusal = this.refusal(message);
     return refusal !== undefined ? Promise.resolve(refusal) : this.host.handle(this, message, extra);
