@@ -1,8 +1,8 @@
 /**
- * Where the server's log lines go by default: a file descriptor, written in batches. Lines are kept
- * in an array and written together, synchronously, every `flushMs` (10 ms by default) or whenever
- * 64 KiB are waiting, and on exit — so nothing accepted is lost, nothing waits without bound, and a
- * line costs an array push rather than a system call.
+ * Where the server's log lines go by default: a file descriptor, written in batches. Lines are
+ * encoded into one buffer as they come and written together, synchronously, every `flushMs` (10 ms
+ * by default) or when the next line might not fit in the buffer (64 KiB), and on exit — so nothing
+ * accepted is lost, nothing waits without bound, and a line costs a copy rather than a system call.
  *
  * Why not pino's own destinations: `sync: true` is one write(2) per line (~3 µs); its asynchronous
  * mode re-measures the whole pending chunk on every line (`Buffer.byteLength` of a growing string),
@@ -25,8 +25,13 @@ function flushAll(): void {
 
 /** A pino destination that batches lines onto a file descriptor. */
 export class BatchedDestination {
-  private lines: string[] = [];
-  private bytes = 0;
+  /**
+   * Waiting lines, already encoded: each is copied in as it is written — while its pieces are
+   * still in the cache, and so that no line string outlives its request to be copied by a young
+   * collection — and the batch is written from here, its length known in bytes.
+   */
+  private readonly buffer: Buffer;
+  private used = 0;
   private scheduled = false;
   /** The flush timer, re-armed rather than made anew (with flushMs 0, none: setImmediate). */
   private timer: NodeJS.Timeout | undefined;
@@ -37,11 +42,12 @@ export class BatchedDestination {
 
   constructor(
     private readonly fd: number,
-    /** Waiting characters that force a write at once. */
-    private readonly maxBuffered = 64 * 1024,
+    /** Waiting bytes that force a write at once (the batch buffer's size). */
+    maxBuffered = 64 * 1024,
     /** How long a line may wait; 0 writes once per event-loop turn. */
     private readonly flushMs = 10,
   ) {
+    this.buffer = Buffer.allocUnsafeSlow(Math.max(1, maxBuffered));
     if (!exitHook) {
       exitHook = true;
       process.once('exit', flushAll);
@@ -50,12 +56,21 @@ export class BatchedDestination {
 
   /** pino's write: queue the line. */
   write(line: string): boolean {
+    const buffer = this.buffer;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: a line that may not fit goes after what is waiting,
+    // and one that may not fit at all goes straight out.
+    if (line.length * 3 > buffer.length - this.used) {
+      this.flushSync();
+      if (line.length * 3 > buffer.length) {
+        const bytes = Buffer.from(line);
+        this.writeOut(bytes, bytes.length);
+        return true;
+      }
+    }
     // Waiting lines make this destination one that exit must flush.
-    if (this.lines.length === 0) pending.add(this);
-    this.lines.push(line);
-    this.bytes += line.length;
-    if (this.bytes >= this.maxBuffered) this.flushSync();
-    else if (!this.scheduled) {
+    if (this.used === 0) pending.add(this);
+    this.used += buffer.write(line, this.used);
+    if (!this.scheduled) {
       this.scheduled = true;
       if (this.flushMs <= 0) setImmediate(this.due).unref();
       else if (this.timer === undefined) this.timer = setTimeout(this.due, this.flushMs).unref();
@@ -67,26 +82,22 @@ export class BatchedDestination {
   /** Writes what is waiting, now. */
   flushSync(): void {
     pending.delete(this);
-    if (this.lines.length === 0) return;
-    const data = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
-    this.lines = [];
-    this.bytes = 0;
-    // The string is written as it is (encoded by the write itself, not into a Buffer first); only a
-    // partial write needs the bytes, to go on from where it stopped.
-    let written = 0;
-    try {
-      written = writeSync(this.fd, data);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
-    }
-    if (written >= data.length && written === Buffer.byteLength(data)) return;
-    const buffer = Buffer.from(data);
-    let offset = written;
-    // A full non-blocking pipe answers EAGAIN: retry a bounded number of times, then drop the batch
-    // (as any other write error does) — logging never takes the process down or stalls it for long.
-    for (let attempts = 0; offset < buffer.length && attempts < MAX_ATTEMPTS; attempts++) {
+    const used = this.used;
+    if (used === 0) return;
+    this.used = 0;
+    this.writeOut(this.buffer, used);
+  }
+
+  /**
+   * Writes `length` bytes of `data`. A full non-blocking pipe takes part of them or answers EAGAIN:
+   * retry from where it stopped a bounded number of times, then drop the rest (as any other write
+   * error does) — logging never takes the process down or stalls it for long.
+   */
+  private writeOut(data: Buffer, length: number): void {
+    let offset = 0;
+    for (let attempts = 0; offset < length && attempts < MAX_ATTEMPTS; attempts++) {
       try {
-        offset += writeSync(this.fd, buffer, offset);
+        offset += writeSync(this.fd, data, offset, length - offset);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
       }

@@ -11,9 +11,12 @@ vi.mock('node:fs', async (importOriginal) => {
   return {
     ...fs,
     // Takes 7 bytes, then answers EAGAIN once, then takes everything.
-    writeSync: (_fd: number, data: string | Buffer, offset?: number) => {
+    writeSync: (_fd: number, data: string | Buffer, offset?: number, length?: number) => {
       calls++;
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data.subarray(offset ?? 0);
+      const bytes =
+        typeof data === 'string'
+          ? Buffer.from(data)
+          : data.subarray(offset ?? 0, (offset ?? 0) + (length ?? data.length));
       if (calls === 2) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
       const taken = calls === 1 ? bytes.subarray(0, 7) : bytes;
       received.push(Buffer.from(taken));

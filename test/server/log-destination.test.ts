@@ -67,6 +67,24 @@ describe('BatchedDestination', () => {
     closeSync(fd);
   });
 
+  it('keeps order when a line that might not fit sends out what waits, and multi-byte text whole', () => {
+    const path = tempFile();
+    const fd = openSync(path, 'w');
+    const destination = new BatchedDestination(fd, 16);
+    destination.write('abc\n');
+    destination.write('éé\n'); // 3 units: up to 9 bytes, 12 free: waits
+    expect(readFileSync(path, 'utf8')).toBe('');
+    destination.write('€\n'); // up to 6 bytes, 7 free: waits (4 bytes)
+    expect(readFileSync(path, 'utf8')).toBe('');
+    destination.write('de\n'); // up to 9 bytes, 3 free: what waits goes first
+    expect(readFileSync(path, 'utf8')).toBe('abc\néé\n€\n');
+    destination.write('x'.repeat(20)); // bigger than the buffer: straight out, after the waiting line
+    expect(readFileSync(path, 'utf8')).toBe(`abc\néé\n€\nde\n${'x'.repeat(20)}`);
+    destination.flushSync();
+    expect(readFileSync(path, 'utf8')).toBe(`abc\néé\n€\nde\n${'x'.repeat(20)}`);
+    closeSync(fd);
+  });
+
   it('writes what is waiting when the process exits', async () => {
     const path = tempFile();
     const script = `
