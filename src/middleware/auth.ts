@@ -84,6 +84,27 @@ const LISTINGS: Record<string, string> = {
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
+/** A verified credential: the exact `Authorization` value, and what it proved. */
+class Verified {
+  constructor(
+    readonly credential: string,
+    readonly info: AuthInfo,
+  ) {}
+}
+
+/** Characters of a credential that key the verified cache (its end: a signature's, a key's). */
+const KEY_CHARS = 24;
+
+/**
+ * The cache key of a credential: its last characters. The header is a new string on every request,
+ * and a Map lookup hashes the whole of it (~450 ns for a JWT, more than the rest of the lookup);
+ * its tail is as unique, costs a fraction, and a hit is then compared whole — two credentials that
+ * share a tail only evict each other.
+ */
+function cacheKey(credential: string): string {
+  return credential.length <= KEY_CHARS ? credential : credential.slice(-KEY_CHARS);
+}
+
 /** Creates the auth middleware. Register it early (after logging/metrics, before rate limits). */
 export function auth(options: AuthOptions): AuthMiddleware {
   const verifiers: Verifier[] = [];
@@ -97,19 +118,28 @@ export function auth(options: AuthOptions): AuthMiddleware {
     throw new TypeError('auth: configure apiKeys, jwt or verify (or anonymous: true)');
   }
   const cacheTtlMs = options.cacheTtlMs ?? 60_000;
-  const verified = new LRUCache<string, AuthInfo>({ max: options.cacheSize ?? 10_000, ttl: cacheTtlMs });
+  const verified = new LRUCache<string, Verified>({ max: options.cacheSize ?? 10_000, ttl: cacheTtlMs });
   const hide = options.hideUnauthorized ?? true;
   const principals = new WeakMap<AuthInfo, string>();
   const localEnv = options.local?.env ?? 'RAMPART_AUTH_TOKEN';
   let localPrincipal: Promise<AuthInfo | undefined> | undefined;
   let server: McpServer<any> | undefined;
 
-  const verifyToken = async (token: string, request?: AuthRequest): Promise<AuthInfo> => {
+  /** Verifies a token and caches what it proved under `credential` (the header it came in). */
+  const verifyToken = async (
+    token: string,
+    request?: AuthRequest,
+    credential = `Bearer ${token}`,
+  ): Promise<AuthInfo> => {
     for (const verifier of verifiers) {
       const info = await verifier(token, request);
       if (info === undefined) continue;
       const left = info.expiresAt === undefined ? cacheTtlMs : info.expiresAt * 1000 - Date.now();
-      if (left > 0) verified.set(token, info, { ttl: Math.min(left, cacheTtlMs) });
+      if (left > 0) {
+        verified.set(cacheKey(credential), new Verified(credential, info), {
+          ttl: Math.min(left, cacheTtlMs),
+        });
+      }
       return info;
     }
     throw invalidToken('unknown credentials');
@@ -127,12 +157,12 @@ export function auth(options: AuthOptions): AuthMiddleware {
       if (options.anonymous) return undefined;
       return fail(new UnauthorizedError('Authentication required'));
     }
+    // A header seen and verified before answers at once: the same bytes, the same principal.
+    const hit = verified.get(cacheKey(header));
+    if (hit !== undefined && hit.credential === header) return hit.info;
     const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
     if (!match) return fail(invalidToken('expected "Authorization: Bearer <token>"'));
-    const token = match[1];
-    const hit = verified.get(token);
-    if (hit !== undefined) return hit;
-    return verifyToken(token, request).catch((err) => fail(err));
+    return verifyToken(match[1], request, header).catch((err) => fail(err));
   };
 
   /** The resource URI for a request: configured, else this host and path. */

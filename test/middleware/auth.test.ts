@@ -260,6 +260,46 @@ describe('auth() with API keys', () => {
   });
 });
 
+describe('auth() verified-token cache', () => {
+  const textOf = async (res: Response) =>
+    ((await res.json()) as { result: { content: { text: string }[] } }).result.content[0].text;
+
+  it('verifies a credential once, and never mistakes one for another that ends the same', async () => {
+    const seen: string[] = [];
+    const { host } = await start({
+      jwt: undefined,
+      verify: (t) => {
+        seen.push(t);
+        return t.startsWith('good-') ? { subject: t.slice(5, 10), scopes: ['read'] } : undefined;
+      },
+    });
+    // 24 shared trailing characters: the cache's key; the whole header still decides.
+    const tail = 'x'.repeat(24);
+    const alice = `good-alice${tail}`;
+    const bobby = `good-bobby${tail}`;
+    expect(await textOf(await callToolModern(host.url, 'whoami', {}, bearer(alice)))).toBe('alice [read]');
+    expect(await textOf(await callToolModern(host.url, 'whoami', {}, bearer(alice)))).toBe('alice [read]');
+    expect(seen).toEqual([alice]);
+    expect(await textOf(await callToolModern(host.url, 'whoami', {}, bearer(bobby)))).toBe('bobby [read]');
+    expect(await textOf(await callToolModern(host.url, 'whoami', {}, bearer(alice)))).toBe('alice [read]');
+    expect(seen).toEqual([alice, bobby, alice]);
+    // A refused credential sharing a verified one's tail is refused, and is not cached.
+    const forged = `bad-0alice${tail}`;
+    expect((await callToolModern(host.url, 'whoami', {}, bearer(forged))).status).toBe(401);
+    expect((await callToolModern(host.url, 'whoami', {}, bearer(forged))).status).toBe(401);
+    expect(seen).toEqual([alice, bobby, alice, forged, forged]);
+    // The same token under another spelling of the scheme is checked (and then cached) on its own.
+    expect(
+      await textOf(await callToolModern(host.url, 'whoami', {}, { authorization: `bearer  ${bobby}` })),
+    ).toBe('bobby [read]');
+    expect(seen).toHaveLength(6);
+    // Malformed headers are still refused, cached or not.
+    expect((await callToolModern(host.url, 'whoami', {}, { authorization: `Basic ${tail}` })).status).toBe(
+      401,
+    );
+  });
+});
+
 describe('auth() on local connections', () => {
   const ENV = 'RAMPART_TEST_TOKEN';
   const local = (options: Parameters<typeof auth>[0]) => {
