@@ -41,16 +41,19 @@ export function trafficTotals(): Readonly<Record<TransportName, Readonly<Record<
   return TOTALS;
 }
 
-/** Counts traffic when someone counts it; `text` is measured only then. */
+/**
+ * Counts traffic when someone counts it: `data` is what moved (measured only then) or its size in
+ * bytes, where the transport knows it already.
+ */
 export function publishTraffic(
   transport: TransportName,
   direction: Direction,
-  text: string,
+  data: string | number,
   messages = 1,
 ): void {
   const subscribed = transportChannel.hasSubscribers;
   if (!counting && !subscribed) return;
-  const bytes = Buffer.byteLength(text);
+  const bytes = typeof data === 'number' ? data : Buffer.byteLength(data);
   if (counting) {
     const total = TOTALS[transport][direction];
     total.bytes += bytes;

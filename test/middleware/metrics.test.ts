@@ -5,6 +5,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, createServer, type HttpHost, metrics, ToolError } from '../../src/index.js';
+import { ACCEPT_BOTH } from '../fixtures/http.js';
+import { envelope } from '../fixtures/raw.js';
 
 /** Parses Prometheus text into `name{labels}` → value. */
 function parse(text: string): Map<string, number> {
@@ -46,7 +48,7 @@ async function setup(options = {}) {
     expect(res.headers.get('content-type')).toContain('text/plain');
     return parse(await res.text());
   };
-  return { client, scrape, m };
+  return { client, scrape, m, host };
 }
 
 describe('metrics()', () => {
@@ -98,6 +100,42 @@ describe('metrics()', () => {
       expect(seen.filter((t) => t.direction === 'in').every((t) => t.messages === 1 && t.bytes > 10)).toBe(
         true,
       );
+    } finally {
+      diagnostics.unsubscribe('rampart:transport', listener);
+    }
+  });
+
+  it('counts the bytes of an HTTP body and its answer exactly, multi-byte text included', async () => {
+    const { host } = await setup();
+    const seen: { transport: string; direction: string; bytes: number }[] = [];
+    const listener = (message: unknown) => seen.push(message as (typeof seen)[number]);
+    diagnostics.subscribe('rampart:transport', listener);
+    try {
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'ok', arguments: { note: 'café ✓ 🙂' }, _meta: envelope() },
+      });
+      const res = await fetch(host.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: ACCEPT_BOTH,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'ok',
+        },
+        body,
+      });
+      const answer = await res.text();
+      expect(res.status).toBe(200);
+      expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(answer));
+      const http = seen.filter((t) => t.transport === 'http');
+      expect(http.filter((t) => t.direction === 'in').map((t) => t.bytes)).toEqual([Buffer.byteLength(body)]);
+      expect(http.filter((t) => t.direction === 'out').map((t) => t.bytes)).toEqual([
+        Buffer.byteLength(answer),
+      ]);
     } finally {
       diagnostics.unsubscribe('rampart:transport', listener);
     }

@@ -45,8 +45,11 @@ export interface HttpExchange {
   correlationId?: string;
 }
 
-/** What `readBody` calls: `(undefined, text)` or `(error, '')`. */
-export type BodyCallback = (err: Error | undefined, text: string) => void;
+/**
+ * What `readBody` calls: `(undefined, text, bytes)` or `(error, '')`. `bytes`, the body's size as it
+ * arrived, may be left out (it is then measured from the text when traffic is counted).
+ */
+export type BodyCallback = (err: Error | undefined, text: string, bytes?: number) => void;
 
 /** `ex.readBody` as a promise, where one is wanted anyway. */
 export function readBodyText(ex: HttpExchange, limit: number): Promise<string> {
@@ -118,8 +121,9 @@ class NodeExchange implements HttpExchange {
     const { req, parsedBody } = this;
     if (parsedBody !== undefined) {
       const text = typeof parsedBody === 'string' ? parsedBody : JSON.stringify(parsedBody);
-      if (Buffer.byteLength(text) > limit) done(new BodyTooLargeError(limit), '');
-      else done(undefined, text);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > limit) done(new BodyTooLargeError(limit), '');
+      else done(undefined, text, bytes);
       return;
     }
     const declared = Number(req.headers['content-length']);
@@ -135,7 +139,7 @@ class NodeExchange implements HttpExchange {
     const settle = (err: Error | undefined, text: string) => {
       if (settled) return;
       settled = true;
-      done(err, text);
+      done(err, text, size);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
@@ -180,10 +184,15 @@ class NodeExchange implements HttpExchange {
     return headers;
   }
 
-  /** Completes the response. `headers` is the caller's own object: the length and pending headers join it. */
+  /**
+   * Completes the response. `headers` is the caller's own object: the length (unless the caller
+   * measured it) and pending headers join it.
+   */
   respond(status: number, headers: Record<string, string>, body?: string): void {
     this._responded = true;
-    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    if (body !== undefined && headers['content-length'] === undefined) {
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
     this.res.writeHead(status, this.addPending(headers));
     this.res.end(body);
   }

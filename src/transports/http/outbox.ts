@@ -210,8 +210,12 @@ export class Outbox {
           : (e: JsonRpcErrorObject) => authenticator.challenge(e, this.ex);
       const { status, headers } = statusFor(body, this.options.modern, challenge);
       const text = Array.isArray(body) ? JSON.stringify(body) : stringifyMessage(body);
-      publishTraffic('http', 'out', text, this.answers === undefined ? 1 : this.answers.length);
-      this.ex.respond(status, this.responseHeaders(headers), text);
+      // Measured once, for the Content-Length and the traffic count both.
+      const bytes = Buffer.byteLength(text);
+      publishTraffic('http', 'out', bytes, this.answers === undefined ? 1 : this.answers.length);
+      const all = this.responseHeaders(headers);
+      all['content-length'] = String(bytes);
+      this.ex.respond(status, all, text);
     }
     this.answer = undefined;
     this.onfinish?.();

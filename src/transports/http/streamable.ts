@@ -305,9 +305,9 @@ export class StreamableHttp {
       );
       return undefined;
     }
-    ex.readBody(this.maxBody, (err, text) => {
+    ex.readBody(this.maxBody, (err, text, bytes) => {
       try {
-        if (err === undefined) this.posted(ex, caller, text);
+        if (err === undefined) this.posted(ex, caller, text, bytes);
         else if (err instanceof BodyTooLargeError) {
           rejectHttp(ex, 413, httpError(ErrorCode.InvalidRequest, err.message, 'payload_too_large'), null, {
             connection: 'close',
@@ -321,11 +321,11 @@ export class StreamableHttp {
   }
 
   /** A POST's body has arrived: parse it and pick the era. */
-  private posted(ex: HttpExchange, caller: Caller, text: string) {
+  private posted(ex: HttpExchange, caller: Caller, text: string, bytes: number | undefined) {
     let body: any;
     try {
       body = JSON.parse(text);
-      publishTraffic('http', 'in', text, Array.isArray(body) ? body.length : 1);
+      publishTraffic('http', 'in', bytes ?? text, Array.isArray(body) ? body.length : 1);
     } catch {
       return rejectHttp(ex, 400, httpError(ErrorCode.ParseError, 'Parse error', 'parse_error'));
     }
