@@ -60,7 +60,7 @@ export interface AuthOptions {
   local?: { env?: string; required?: boolean };
   /** Verified tokens kept, so a token is checked once per `cacheTtlMs`. Default 10 000. */
   cacheSize?: number;
-  /** How long a verified token is trusted before it is checked again (never past its expiry). Default 60 s. */
+  /** How long a verified token is trusted before it is checked again (never past its expiry); 0 checks every request. Default 60 s. */
   cacheTtlMs?: number;
 }
 
@@ -135,7 +135,8 @@ export function auth(options: AuthOptions): AuthMiddleware {
       const info = await verifier(token, request);
       if (info === undefined) continue;
       const left = info.expiresAt === undefined ? cacheTtlMs : info.expiresAt * 1000 - Date.now();
-      if (left > 0) {
+      // `cacheTtlMs: 0` turns the cache off (lru-cache would read a ttl of 0 as "forever").
+      if (left > 0 && cacheTtlMs > 0) {
         verified.set(cacheKey(credential), new Verified(credential, info), {
           ttl: Math.min(left, cacheTtlMs),
         });
@@ -157,7 +158,9 @@ export function auth(options: AuthOptions): AuthMiddleware {
       if (options.anonymous) return undefined;
       return fail(new UnauthorizedError('Authentication required'));
     }
-    // A header seen and verified before answers at once: the same bytes, the same principal.
+    // A header seen and verified before answers at once: the same bytes, the same principal. (The
+    // comparison is not constant-time; reaching it takes a live credential's last 24 characters,
+    // and a Map keyed by the whole token compared strings just the same after a hash match.)
     const hit = verified.get(cacheKey(header));
     if (hit !== undefined && hit.credential === header) return hit.info;
     const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);

@@ -42,12 +42,12 @@ export class BatchedDestination {
 
   constructor(
     private readonly fd: number,
-    /** Waiting bytes that force a write at once (the batch buffer's size). */
+    /** The batch buffer's size: a line that might not fit in what is left (3 bytes a UTF-16 unit) sends what waits first. */
     maxBuffered = 64 * 1024,
     /** How long a line may wait; 0 writes once per event-loop turn. */
     private readonly flushMs = 10,
   ) {
-    this.buffer = Buffer.allocUnsafeSlow(Math.max(1, maxBuffered));
+    this.buffer = Buffer.allocUnsafeSlow(Math.max(1, Math.floor(maxBuffered)));
     if (!exitHook) {
       exitHook = true;
       process.once('exit', flushAll);

@@ -300,6 +300,26 @@ describe('auth() verified-token cache', () => {
   });
 });
 
+describe('auth() with caching off', () => {
+  it('checks every request when cacheTtlMs is 0, so an expired credential is never served from a cache', async () => {
+    let calls = 0;
+    let expiresAt = Math.floor(Date.now() / 1000) + 60;
+    const { host } = await start({
+      jwt: undefined,
+      cacheTtlMs: 0,
+      verify: () => {
+        calls++;
+        return expiresAt * 1000 > Date.now() ? { subject: 'carol', scopes: ['read'], expiresAt } : undefined;
+      },
+    });
+    expect((await callToolModern(host.url, 'whoami', {}, bearer('tok'))).status).toBe(200);
+    expect((await callToolModern(host.url, 'whoami', {}, bearer('tok'))).status).toBe(200);
+    expect(calls).toBe(2);
+    expiresAt = Math.floor(Date.now() / 1000) - 1;
+    expect((await callToolModern(host.url, 'whoami', {}, bearer('tok'))).status).toBe(401);
+  });
+});
+
 describe('auth() on local connections', () => {
   const ENV = 'RAMPART_TEST_TOKEN';
   const local = (options: Parameters<typeof auth>[0]) => {

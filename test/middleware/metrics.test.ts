@@ -31,6 +31,7 @@ async function setup(options = {}) {
   const m = metrics({ buckets: [0.001, 0.01, 0.1, 1], ...options });
   server.use(m);
   server.tool('ok', () => 'fine');
+  server.tool('say', () => 'café ✓ 🙂');
   server.tool('slow', async () => {
     await new Promise((r) => setTimeout(r, 20));
     return 'late';
@@ -115,7 +116,7 @@ describe('metrics()', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'tools/call',
-        params: { name: 'ok', arguments: { note: 'café ✓ 🙂' }, _meta: envelope() },
+        params: { name: 'say', arguments: { note: 'café ✓ 🙂' }, _meta: envelope() },
       });
       const res = await fetch(host.url, {
         method: 'POST',
@@ -124,12 +125,15 @@ describe('metrics()', () => {
           accept: ACCEPT_BOTH,
           'mcp-protocol-version': '2026-07-28',
           'mcp-method': 'tools/call',
-          'mcp-name': 'ok',
+          'mcp-name': 'say',
         },
         body,
       });
       const answer = await res.text();
       expect(res.status).toBe(200);
+      // Multi-byte both ways: characters are not bytes.
+      expect(answer).toContain('café ✓ 🙂');
+      expect(Buffer.byteLength(answer)).toBeGreaterThan(answer.length);
       expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(answer));
       const http = seen.filter((t) => t.transport === 'http');
       expect(http.filter((t) => t.direction === 'in').map((t) => t.bytes)).toEqual([Buffer.byteLength(body)]);

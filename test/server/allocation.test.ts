@@ -28,10 +28,10 @@ describe('the per-request path', () => {
     async (era) => {
       // V8 sometimes settles into a state where a legacy session promotes ~40 bytes a request, with
       // the same code, in about one run of four (docs/performance.md, "Nondeterministic
-      // promotion"); a regression promotes in every run. So the path must come out clean in one of
-      // up to four fresh processes.
+      // promotion"); a regression promotes in every run. So a legacy session must come out clean in
+      // one of up to four fresh processes (2026-07-28 requests have read clean in every run).
       let report = await promotion(era);
-      for (let attempt = 1; attempt < 4 && report.promotedPerRequest >= 12; attempt++) {
+      for (let attempt = 1; era === 'legacy' && attempt < 4 && report.promotedPerRequest >= 12; attempt++) {
         report = await promotion(era);
       }
       expect(report.failed).toBe(0);

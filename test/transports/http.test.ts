@@ -322,6 +322,18 @@ describe('Streamable HTTP sessions and resumption', () => {
   });
 });
 
+describe('HTTP routes', () => {
+  it("answers with the body's own byte length, whatever Content-Length a route claims", async () => {
+    const { server } = featureServer();
+    server.route('/claims', () => ({ status: 200, headers: { 'content-length': '2' }, body: 'héllo ✓' }));
+    const host = await server.listen({ port: 0 });
+    hosts.push(host);
+    const res = await fetch(new URL('/claims', host.url));
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength('héllo ✓')));
+    expect(await res.text()).toBe('héllo ✓');
+  });
+});
+
 describe('Streamable HTTP hostile input', () => {
   it.each([
     ['malformed JSON', () => ({ body: '{"jsonrpc":', headers: {} }), 400, -32700],

@@ -35,8 +35,8 @@ export interface HttpExchange {
   onAbort(listener: () => void): void;
   /** Sets a header on whatever response follows. */
   setHeader(name: string, value: string): void;
-  /** Sends a complete response. */
-  respond(status: number, headers: Record<string, string>, body?: string): void;
+  /** Sends a complete response; `bytes` is the body's UTF-8 length, when the caller measured it. */
+  respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void;
   /** Starts a streamed response. */
   stream(status: number, headers: Record<string, string>): StreamSink;
   /** Whether a response has started. */
@@ -185,14 +185,12 @@ class NodeExchange implements HttpExchange {
   }
 
   /**
-   * Completes the response. `headers` is the caller's own object: the length (unless the caller
-   * measured it) and pending headers join it.
+   * Completes the response. `headers` is the caller's own object: the length (measured here unless
+   * the caller did) and pending headers join it.
    */
-  respond(status: number, headers: Record<string, string>, body?: string): void {
+  respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void {
     this._responded = true;
-    if (body !== undefined && headers['content-length'] === undefined) {
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
+    if (body !== undefined) headers['content-length'] = String(bytes ?? Buffer.byteLength(body));
     this.res.writeHead(status, this.addPending(headers));
     this.res.end(body);
   }

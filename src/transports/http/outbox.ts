@@ -213,9 +213,7 @@ export class Outbox {
       // Measured once, for the Content-Length and the traffic count both.
       const bytes = Buffer.byteLength(text);
       publishTraffic('http', 'out', bytes, this.answers === undefined ? 1 : this.answers.length);
-      const all = this.responseHeaders(headers);
-      all['content-length'] = String(bytes);
-      this.ex.respond(status, all, text);
+      this.ex.respond(status, this.responseHeaders(headers), text, bytes);
     }
     this.answer = undefined;
     this.onfinish?.();
