@@ -3,7 +3,7 @@
  * everything in one process; use `redisStore()` to share limits and cache across instances.
  */
 import { LRUCache } from 'lru-cache';
-import { type BucketSpec, refill, type Store, type TakeResult } from './types.js';
+import { BucketLevel, type BucketSpec, type Store, type TakeResult, takeTokens } from './types.js';
 
 export interface MemoryStoreOptions {
   /** Rate-limit buckets kept; the least recently used is dropped beyond it. Default 100 000. */
@@ -15,7 +15,7 @@ export interface MemoryStoreOptions {
 /** An in-process store for rate limits and the cache. */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
-  private readonly buckets: LRUCache<string, { tokens: number; ts: number }>;
+  private readonly buckets: LRUCache<string, BucketLevel>;
   private readonly entries: LRUCache<string, string>;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -27,15 +27,15 @@ export class MemoryStore implements Store {
   }
 
   take(key: string, bucket: BucketSpec, cost: number): TakeResult {
-    const current = this.buckets.get(key);
-    const { state, result } = refill(current, bucket, cost, performance.now());
-    // A known bucket is updated in place (get() already made it the most recent): no set() per take.
-    if (current === undefined) this.buckets.set(key, state);
-    else {
-      current.tokens = state.tokens;
-      current.ts = state.ts;
+    const now = performance.now();
+    // A known bucket is updated in place (get() already made it the most recent): no set() and no
+    // new object per take. A new one starts full.
+    let level = this.buckets.get(key);
+    if (level === undefined) {
+      level = new BucketLevel(bucket.burst, now);
+      this.buckets.set(key, level);
     }
-    return result;
+    return takeTokens(level, bucket, cost, now);
   }
 
   get(key: string): string | undefined {

@@ -63,22 +63,38 @@ export function publishStoreFailure(failure: StoreFailure): void {
   if (storeChannel.hasSubscribers) storeChannel.publish(failure);
 }
 
-/** Lazy-refill token bucket arithmetic shared by the stores (the Redis script mirrors it in Lua). */
+/** A bucket's level: the tokens it held at `ts` (a class: it is updated on every take). */
+export class BucketLevel {
+  constructor(
+    public tokens: number,
+    public ts: number,
+  ) {}
+}
+
+/**
+ * Lazy-refill token bucket arithmetic shared by the stores (the Redis script mirrors it in Lua):
+ * refills `level` to `now`, takes `cost` if it can, and updates `level` in place.
+ */
+export function takeTokens(level: BucketLevel, bucket: BucketSpec, cost: number, now: number): TakeResult {
+  let tokens = Math.min(bucket.burst, level.tokens + (Math.max(0, now - level.ts) * bucket.rate) / 1000);
+  const allowed = tokens >= cost;
+  if (allowed) tokens -= cost;
+  level.tokens = tokens;
+  level.ts = now;
+  if (allowed) return { allowed: true, remaining: tokens, retryAfterMs: 0 };
+  const retryAfterMs =
+    cost > bucket.burst || bucket.rate <= 0 ? -1 : Math.ceil(((cost - tokens) * 1000) / bucket.rate);
+  return { allowed: false, remaining: tokens, retryAfterMs };
+}
+
+/** `takeTokens` without mutation: the level after the take (a new bucket starts full), and its result. */
 export function refill(
   state: { tokens: number; ts: number } | undefined,
   bucket: BucketSpec,
   cost: number,
   now: number,
-): { state: { tokens: number; ts: number }; result: TakeResult } {
-  let tokens = bucket.burst;
-  if (state !== undefined) {
-    tokens = Math.min(bucket.burst, state.tokens + (Math.max(0, now - state.ts) * bucket.rate) / 1000);
-  }
-  if (tokens >= cost) {
-    tokens -= cost;
-    return { state: { tokens, ts: now }, result: { allowed: true, remaining: tokens, retryAfterMs: 0 } };
-  }
-  const retryAfterMs =
-    cost > bucket.burst || bucket.rate <= 0 ? -1 : Math.ceil(((cost - tokens) * 1000) / bucket.rate);
-  return { state: { tokens, ts: now }, result: { allowed: false, remaining: tokens, retryAfterMs } };
+): { state: BucketLevel; result: TakeResult } {
+  const level =
+    state === undefined ? new BucketLevel(bucket.burst, now) : new BucketLevel(state.tokens, state.ts);
+  return { state: level, result: takeTokens(level, bucket, cost, now) };
 }
