@@ -86,15 +86,3 @@ export function takeTokens(level: BucketLevel, bucket: BucketSpec, cost: number,
     cost > bucket.burst || bucket.rate <= 0 ? -1 : Math.ceil(((cost - tokens) * 1000) / bucket.rate);
   return { allowed: false, remaining: tokens, retryAfterMs };
 }
-
-/** `takeTokens` without mutation: the level after the take (a new bucket starts full), and its result. */
-export function refill(
-  state: { tokens: number; ts: number } | undefined,
-  bucket: BucketSpec,
-  cost: number,
-  now: number,
-): { state: BucketLevel; result: TakeResult } {
-  const level =
-    state === undefined ? new BucketLevel(bucket.burst, now) : new BucketLevel(state.tokens, state.ts);
-  return { state: level, result: takeTokens(level, bucket, cost, now) };
-}

@@ -10,7 +10,7 @@ import {
   rateLimit,
 } from '../../src/index.js';
 import { Context } from '../../src/server/context.js';
-import { refill } from '../../src/stores/types.js';
+import { BucketLevel, takeTokens } from '../../src/stores/types.js';
 import { callToolModern } from '../fixtures/http.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
 
@@ -34,20 +34,22 @@ afterEach(async () => {
 describe('token bucket arithmetic', () => {
   it('starts full, refills lazily at the rate, and never beyond the burst', () => {
     const bucket = { rate: 10, burst: 5 };
-    let { state, result } = refill(undefined, bucket, 1, 0);
+    // A new bucket starts full.
+    const level = new BucketLevel(bucket.burst, 0);
+    let result = takeTokens(level, bucket, 1, 0);
     expect(result).toMatchObject({ allowed: true, remaining: 4 });
-    for (let i = 0; i < 4; i++) ({ state, result } = refill(state, bucket, 1, 0));
-    ({ state, result } = refill(state, bucket, 1, 0));
+    for (let i = 0; i < 4; i++) result = takeTokens(level, bucket, 1, 0);
+    result = takeTokens(level, bucket, 1, 0);
     expect(result.allowed).toBe(false);
     expect(result.retryAfterMs).toBe(100);
-    ({ state, result } = refill(state, bucket, 1, 100));
+    result = takeTokens(level, bucket, 1, 100);
     expect(result.allowed).toBe(true);
-    ({ result } = refill(state, bucket, 1, 60_000));
+    result = takeTokens(level, bucket, 1, 60_000);
     expect(result.remaining).toBe(4);
   });
 
   it('never admits a cost above the burst, and gives no retry hint for it', () => {
-    const { result } = refill(undefined, { rate: 1, burst: 2 }, 3, 0);
+    const result = takeTokens(new BucketLevel(2, 0), { rate: 1, burst: 2 }, 3, 0);
     expect(result).toMatchObject({ allowed: false, retryAfterMs: -1 });
   });
 });
