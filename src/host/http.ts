@@ -10,7 +10,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../protocol/jsonrpc.js';
 import type { McpServer, RouteHandler } from '../server/server.js';
@@ -23,6 +23,7 @@ import {
   type StreamableHttpOptions,
 } from '../transports/http/streamable.js';
 import { WebSocketEndpoint, type WebSocketOptions, websocketAvailable } from '../transports/websocket.js';
+import { IdleConnections } from './idle-connections.js';
 
 export interface HttpOptions extends StreamableHttpOptions {
   /** Path of the MCP endpoint. Default `/mcp`. */
@@ -56,7 +57,7 @@ export interface ListenOptions extends HttpOptions {
   requestTimeoutMs?: number;
   /** Time to receive the request headers. Default 10 s. */
   headersTimeoutMs?: number;
-  /** Time an idle keep-alive connection stays open. Default 5 s. */
+  /** Time an idle keep-alive connection stays open (closed within a second after). Default 5 s; 0: no limit. */
   keepAliveTimeoutMs?: number;
 }
 
@@ -263,17 +264,29 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   const port = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 3000);
   const router = new HttpRouter(server, options, host);
+  const keepAliveMs = options.keepAliveTimeoutMs ?? 5_000;
+  let idle: IdleConnections | undefined;
   const http = createHttpServer((req, res) => {
+    idle?.hint(res);
     router.serve(nodeExchange(req, res));
   });
-  http.on('upgrade', router.upgrade);
   http.requestTimeout = options.requestTimeoutMs ?? 30_000;
   http.headersTimeout = options.headersTimeoutMs ?? 10_000;
-  http.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
+  // 0 keeps idle connections open, as in Node; otherwise one sweep closes them (idle-connections.ts).
+  http.keepAliveTimeout = 0;
+  if (keepAliveMs > 0) idle = new IdleConnections(http, keepAliveMs);
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    idle?.forget(socket as Socket);
+    router.upgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    const failed = (err: Error) => {
+      idle?.stop();
+      reject(err);
+    };
+    http.once('error', failed);
     http.listen(port, host, () => {
-      http.off('error', reject);
+      http.off('error', failed);
       resolve();
     });
   });
@@ -298,6 +311,7 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
           await router.close(drainMs);
         } finally {
           clearInterval(sweeper);
+          idle?.stop();
         }
         http.closeAllConnections();
         await closed;
