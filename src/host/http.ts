@@ -272,9 +272,9 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
   });
   http.requestTimeout = options.requestTimeoutMs ?? 30_000;
   http.headersTimeout = options.headersTimeoutMs ?? 10_000;
-  // 0 keeps idle connections open, as in Node; otherwise one sweep closes them (idle-connections.ts).
-  http.keepAliveTimeout = 0;
+  // One sweep closes idle connections (it turns Node's per-request timer off); 0 keeps them open.
   if (keepAliveMs > 0) idle = new IdleConnections(http, keepAliveMs);
+  else http.keepAliveTimeout = 0;
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     idle?.forget(socket as Socket);
     router.upgrade(req, socket, head);
