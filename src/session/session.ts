@@ -186,10 +186,16 @@ export class Session {
 
   /** Wires the transport's callbacks to this session, for transports with nothing to start. */
   attach(): void {
-    this.transport.onmessage = (message, extra) => this.receive(message, extra);
+    // Through locals: V8 allocates a function literal assigned straight to a property in the old
+    // generation, where it keeps this session's request alive through young collections
+    // (docs/performance.md, "Function literals are not assigned straight to properties").
+    const onmessage: Transport['onmessage'] = (message, extra) => this.receive(message, extra);
     // The peer went away (EOF on stdin, closed socket): finish what was accepted, then end.
-    this.transport.onclose = () => void this.close(this.drainOnPeerClose);
-    this.transport.onerror = (err) => this.host.reportError(err, this);
+    const onclose = () => void this.close(this.drainOnPeerClose);
+    const onerror = (err: Error) => this.host.reportError(err, this);
+    this.transport.onmessage = onmessage;
+    this.transport.onclose = onclose;
+    this.transport.onerror = onerror;
   }
 
   /** Entry point for every raw message from the transport (already JSON-parsed; arrays are batches). */
@@ -384,7 +390,8 @@ export class Session {
           void this.notify('notifications/cancelled', { requestId: id, reason: 'The request was cancelled' });
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        entry.cleanup = () => signal.removeEventListener('abort', onAbort);
+        const cleanup = () => signal.removeEventListener('abort', onAbort);
+        entry.cleanup = cleanup;
       }
       pending.set(id, entry);
       const message: JsonRpcMessage =

@@ -404,7 +404,11 @@ export class StreamableHttp {
     const options = this.variants.get(false, streaming || this.prefersSse(ex), true, streaming);
     const outbox = new Outbox(`${transport.sessionId}/0`, id, ex, undefined, options);
     transport.outbox = outbox;
-    outbox.onfinish = () => this.release(session, node);
+    // Closures reach properties through locals: V8 pretenures a function literal assigned straight
+    // to one, and an old closure keeps its whole request alive through young collections
+    // (docs/performance.md).
+    const onfinish = () => this.release(session, node);
+    outbox.onfinish = onfinish;
     // Closing the stream (or the connection) cancels the request.
     ex.onAbort(() => {
       session.cancel(id, 'client closed the connection');
@@ -495,10 +499,11 @@ export class StreamableHttp {
     );
     transport.register(outbox);
     const registered = outbox.onfinish;
-    outbox.onfinish = () => {
+    const onfinish = () => {
       registered?.();
       if (node) this.release(session, node);
     };
+    outbox.onfinish = onfinish;
     ex.onAbort(() => {
       // Stop writing to the dead connection; what follows is recorded for a resumption, if any.
       outbox.sse?.close();
@@ -637,7 +642,8 @@ export class StreamableHttp {
       variants: new OutboxVariants({ 'mcp-session-id': transport.sessionId }, this.options.sse, this.auth),
     };
     this.sessions.set(transport.sessionId, entry);
-    transport.onclose = () => this.sessions.delete(transport.sessionId);
+    const onclose = () => this.sessions.delete(transport.sessionId);
+    transport.onclose = onclose;
     return entry;
   }
 
