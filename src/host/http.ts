@@ -96,6 +96,11 @@ export class HttpRouter {
   readonly ws: WebSocketEndpoint | undefined;
   private readonly path: string;
   private loopbackOnly: boolean;
+  /**
+   * The last Host header that passed the check. A client sends the same one on every request, and
+   * comparing it costs less than parsing it and hashing the fresh string for a set lookup.
+   */
+  private passedHost: string | undefined;
 
   constructor(
     private readonly server: McpServer<any>,
@@ -108,7 +113,9 @@ export class HttpRouter {
     this.ws =
       options.websocket === false || (options.websocket === undefined && !websocketAvailable())
         ? undefined
-        : new WebSocketEndpoint(server, options.websocket ?? {}, (header) => this.allowedHeaders(header));
+        : new WebSocketEndpoint(server, options.websocket ?? {}, (header) =>
+            this.allowedHeaders(header('host'), header('origin')),
+          );
     this.loopbackOnly = boundHost !== undefined && isLoopback(boundHost);
   }
 
@@ -155,23 +162,21 @@ export class HttpRouter {
   /** Turns on loopback-only Host/Origin checks (the host calls this once it knows its address). */
   protectLoopback(on: boolean): void {
     this.loopbackOnly = on;
+    this.passedHost = undefined;
   }
 
   /** DNS-rebinding protection: a forged Host or Origin gets 403 with a JSON-RPC error body. */
   private allowed(ex: HttpExchange): boolean {
-    return this.allowedHeaders((name) => ex.header(name));
+    return this.allowedHeaders(ex.header('host'), ex.header('origin'));
   }
 
-  private allowedHeaders(header: (name: string) => string | undefined): boolean {
-    const host = header('host');
-    const origin = header('origin');
-    const { allowedHosts, allowedOrigins } = this.options;
-    if (allowedHosts) {
-      if (!host || !allowedHosts.includes(host)) return false;
-    } else if (this.loopbackOnly && (!host || !isLoopback(hostnameOf(host)))) {
-      return false;
+  private allowedHeaders(host: string | undefined, origin: string | undefined): boolean {
+    if (host === undefined || host !== this.passedHost) {
+      if (!this.hostAllowed(host)) return false;
+      this.passedHost = host;
     }
     if (origin !== undefined) {
+      const { allowedOrigins } = this.options;
       if (allowedOrigins) return allowedOrigins.includes(origin);
       if (this.loopbackOnly) {
         try {
@@ -182,6 +187,12 @@ export class HttpRouter {
       }
     }
     return true;
+  }
+
+  private hostAllowed(host: string | undefined): boolean {
+    const { allowedHosts } = this.options;
+    if (allowedHosts) return host !== undefined && host !== '' && allowedHosts.includes(host);
+    return !this.loopbackOnly || (host !== undefined && host !== '' && isLoopback(hostnameOf(host)));
   }
 
   /** An HTTP upgrade (`server.on('upgrade', router.upgrade)`): the WebSocket endpoint, else refused. */

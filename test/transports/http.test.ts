@@ -394,6 +394,17 @@ describe('Streamable HTTP hostile input', () => {
     },
   );
 
+  it('checks every Host, not only the first: a forged one after good ones is refused', async () => {
+    const { url } = await start();
+    for (let i = 0; i < 3; i++) expect((await post(url, INIT)).status).toBe(200);
+    const forged = await rawPost(url, JSON.stringify(INIT), { host: 'evil.example:80' });
+    expect(forged.status).toBe(403);
+    expect((await post(url, INIT)).status).toBe(200);
+    // A Host that only starts like a good one is another Host.
+    const longer = await rawPost(url, JSON.stringify(INIT), { host: 'localhost.evil.example' });
+    expect(longer.status).toBe(403);
+  });
+
   it('refuses oversized bodies with 413 without reading them whole', async () => {
     const { url } = await start({ maxBodyBytes: 1024 });
     const res = await post(url, { ...INIT, padding: 'x'.repeat(10_000) });
