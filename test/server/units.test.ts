@@ -5,6 +5,7 @@ import { RequestStateCodec, UriTemplate } from '../../src/index.js';
 import { durationJson } from '../../src/server/logger.js';
 import { compileSchema } from '../../src/server/schema.js';
 import { LiveList } from '../../src/session/live-list.js';
+import { serialId } from '../../src/session/serial.js';
 import { Session, type SessionHost } from '../../src/session/session.js';
 import { SmallMap } from '../../src/session/small-map.js';
 import type { Transport } from '../../src/transports/types.js';
@@ -244,5 +245,39 @@ describe('durationJson', () => {
       samples.push((seed / 2 ** 31) * 10 ** ((i % 7) - 2));
     }
     for (const ms of samples) expect(durationJson(ms)).toBe(JSON.stringify(Math.round(ms * 1000) / 1000));
+  });
+});
+
+describe('serialId', () => {
+  it('writes the counter in base 36, as toString(36) does', () => {
+    const checked = [
+      ...Array.from({ length: 5000 }, (_, i) => i),
+      1295,
+      1296,
+      1297,
+      46_655,
+      46_656,
+      2 ** 31,
+      2 ** 32 + 7,
+      Number.MAX_SAFE_INTEGER,
+    ];
+    for (const n of checked) expect(serialId('m', n)).toBe(`m${n.toString(36)}`);
+  });
+
+  it('keeps two counters apart, whatever their leading digits', () => {
+    // Three counters interleaved, each past the 1,296 ids its cached leading part covers.
+    const counters = [1_000, 50_000, 9_000_000];
+    for (let step = 0; step < 3000; step++) {
+      for (let c = 0; c < counters.length; c++) {
+        const n = counters[c] + step * (c + 1);
+        expect(serialId(`c${c}-`, n)).toBe(`c${c}-${n.toString(36)}`);
+      }
+    }
+  });
+
+  it('falls back to toString for what is not a safe non-negative integer', () => {
+    for (const n of [-1, 1.5, Number.MAX_SAFE_INTEGER + 2, Number.NaN]) {
+      expect(serialId('x', n)).toBe(`x${n.toString(36)}`);
+    }
   });
 });
