@@ -12,10 +12,7 @@
  * minute, so the ceiling stays up for the whole run and each row, started alone next to it, runs its
  * c=32 tools/call phase BENCH_ROUNDS times (default 5) alternating with the ceiling's: the row
  * reports its median, and its ratio to the ceiling is the median of the ratios of adjacent phases.
- * RSS is read from /proc after the rounds and again after a last tools/call phase. Each Rampart row then
- * runs BENCH_SHARED_ROUNDS (default 3) shared-core rounds: it and the ceiling loaded at once, both on
- * core 0, so the ratio of their rates is the inverse of their CPU cost per request, whatever the
- * machine's speed does meanwhile.
+ * RSS is read from /proc after the rounds and again after a last tools/call phase.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +26,6 @@ import { wsLoad } from './websocket.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
-const SHARED_ROUNDS = Math.max(0, Number(process.env.BENCH_SHARED_ROUNDS ?? 3));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MODERN_META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -228,38 +224,6 @@ async function measureWs() {
   }
 }
 
-/** Busy and total jiffies of one core, from /proc/stat (undefined where there is none). */
-function coreTicks(core: number): { busy: number; total: number } | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`cpu${core} `));
-    if (!line) return undefined;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = v.reduce((a, b) => a + b, 0);
-    return { busy: total - v[3] - v[4], total };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * One shared-core round: the row and the ceiling loaded at once (16 connections each), both servers
- * on core 0. Each gets its share of the core, so the ratio of their rates is the inverse of their CPU
- * cost per request, whatever the machine's speed is doing. Returns the ratio and whether the load
- * generator's core was over 90 % busy (then the client, not the servers, may have set the rates).
- */
-async function sharedRound(run: Run, ceiling: Run): Promise<{ ratio: number; clientBound: boolean }> {
-  const before = coreTicks(1);
-  const [base, row] = await Promise.all([load(ceiling.url, 16, ceiling.call), load(run.url, 16, run.call)]);
-  const after = coreTicks(1);
-  const busy =
-    before && after && after.total > before.total
-      ? (after.busy - before.busy) / (after.total - before.total)
-      : 0;
-  return { ratio: row.rps / base.rps, clientBound: pin && busy > 0.9 };
-}
-
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -278,10 +242,6 @@ interface Run {
   beside: number[];
   list?: Phase;
   again?: Phase;
-  /** Shared-core rounds: this row's rate over the ceiling's, both loaded at once on core 0. */
-  shared?: number[];
-  /** The load generator's core was nearly saturated in a shared-core round (the ratio is suspect). */
-  sharedClientBound?: boolean;
   rssAfterCall?: number;
   rss?: number;
 }
@@ -315,14 +275,6 @@ try {
         run.c32.push(await load(run.url, 32, run.call));
       }
       run.rssAfterCall = rssMb(run.child.pid!);
-      if (run.target.name.startsWith('Rampart')) {
-        run.shared = [];
-        for (let round = 0; round < SHARED_ROUNDS; round++) {
-          const { ratio, clientBound } = await sharedRound(run, ceiling);
-          run.shared.push(ratio);
-          run.sharedClientBound ||= clientBound;
-        }
-      }
       if (!run.target.noList)
         run.list = await load(run.url, 32, await requestFor(run.target, run.url, 'tools/list', {}));
       // Another round of the same load: RSS should not keep climbing.
@@ -366,20 +318,6 @@ console.log('\nc=32 rounds, req/s (the ceiling beside each in brackets):');
 for (const r of runs.slice(1)) {
   const rounds = r.c32.map((p, i) => `${fmt(p.rps)} (${fmt(r.beside[i])})`).join(' / ');
   console.log(`- ${r.target.name}: ${rounds}`);
-}
-
-const sharedRuns = runs.filter((r) => r.shared && r.shared.length > 0);
-if (sharedRuns.length > 0) {
-  console.log(
-    `\nShared core (${SHARED_ROUNDS} rounds of ${SECONDS} s: the row and the ceiling at once on core 0, 16 connections each; the ratio of their rates is the inverse of their CPU cost per request, untouched by the machine's drift):\n`,
-  );
-  console.log('| server | vs ceiling, shared core (median) | rounds |');
-  console.log('| --- | ---: | --- |');
-  for (const r of sharedRuns) {
-    const mark = r.sharedClientBound ? ' (load core over 90 % busy: a floor)' : '';
-    const rounds = r.shared!.map((x) => `${Math.round(x * 100)} %`).join(' / ');
-    console.log(`| ${r.target.name} | ${Math.round(median(r.shared!) * 100)} %${mark} | ${rounds} |`);
-  }
 }
 
 const ws = await measureWs();
