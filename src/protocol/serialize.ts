@@ -20,24 +20,89 @@ function hasPreserialized(result: Record<string, unknown>): boolean {
   return false;
 }
 
-/** JSON.stringify for JSON-RPC messages, splicing in pre-serialised values found in `result`. */
-export function stringifyMessage(message: unknown): string {
+/**
+ * A message whose result holds pre-serialised members, cut where they go: the JSON between them, and
+ * the members themselves (written from their cache). Undefined for every other message.
+ */
+function segments(message: unknown): (string | object)[] | undefined {
   const result = (message as { result?: Record<string, unknown> }).result;
   if (result === undefined || typeof result !== 'object' || result === null || Array.isArray(result)) {
-    return JSON.stringify(message);
+    return undefined;
   }
-  // Nothing pre-serialised in it (the common case): one JSON.stringify, one flat string.
-  if (!hasPreserialized(result)) return JSON.stringify(message);
+  // Nothing pre-serialised in it (the common case): the caller makes one JSON.stringify, one flat string.
+  if (!hasPreserialized(result)) return undefined;
   // The result's members one by one (what JSON.stringify would write for each), so a pre-serialised
   // member is spliced in without copying the result or walking the value again.
-  let out = '';
+  const m = message as { jsonrpc: string; id: unknown };
+  const parts: (string | object)[] = [];
+  let text = `{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":{`;
+  let first = true;
   for (const key in result) {
     if (!Object.hasOwn(result, key)) continue;
     const value = result[key];
-    const json = (typeof value === 'object' && value !== null && cached.get(value)) || JSON.stringify(value);
-    if (json === undefined) continue; // undefined, functions and symbols are left out, as JSON does
-    out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${json}`;
+    const name = `${first ? '' : ','}${JSON.stringify(key)}:`;
+    if (typeof value === 'object' && value !== null && cached.has(value)) {
+      parts.push(text + name, value);
+      text = '';
+    } else {
+      const json = JSON.stringify(value);
+      if (json === undefined) continue; // undefined, functions and symbols are left out, as JSON does
+      text += name + json;
+    }
+    first = false;
   }
-  const m = message as { jsonrpc: string; id: unknown };
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":{${out}}}`;
+  parts.push(`${text}}}`);
+  return parts;
+}
+
+/** JSON.stringify for JSON-RPC messages, splicing in pre-serialised values found in `result`. */
+export function stringifyMessage(message: unknown): string {
+  const parts = segments(message);
+  if (parts === undefined) return JSON.stringify(message);
+  let out = '';
+  for (const part of parts) out += typeof part === 'string' ? part : cached.get(part);
+  return out;
+}
+
+/** Pre-serialised values as UTF-8, encoded the first time a message carries them whole. */
+const encoded = new WeakMap<object, Buffer>();
+
+/** A message as the pieces of its UTF-8 body: short strings, and cached bytes shared between responses. */
+export class Chunks {
+  constructor(
+    readonly parts: readonly (string | Buffer)[],
+    /** The body's length in bytes. */
+    readonly bytes: number,
+  ) {}
+}
+
+/**
+ * `stringifyMessage` for a response sent whole: a message with pre-serialised members comes back
+ * as chunks, their cached UTF-8 encoding among them, for the transport to write as they are. Built
+ * as one string instead, a page of 100 tools is a fresh ~30 KB string per response, flattened and
+ * then encoded again to be written; and whichever response is being built when a young collection
+ * runs survives it, which under a steady tools/list load added up to a doubled young generation
+ * (docs/performance.md). A fresh buffer per response instead would sit outside the heap until the
+ * next young collection freed it: megabytes of them between two collections.
+ */
+export function serializeMessage(message: unknown): string | Chunks {
+  const parts = segments(message);
+  if (parts === undefined) return JSON.stringify(message);
+  let bytes = 0;
+  const chunks: (string | Buffer)[] = [];
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      chunks.push(part);
+      bytes += Buffer.byteLength(part);
+      continue;
+    }
+    let cachedBytes = encoded.get(part);
+    if (cachedBytes === undefined) {
+      cachedBytes = Buffer.from(cached.get(part)!, 'utf8');
+      encoded.set(part, cachedBytes);
+    }
+    chunks.push(cachedBytes);
+    bytes += cachedBytes.length;
+  }
+  return new Chunks(chunks, bytes);
 }

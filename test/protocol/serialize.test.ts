@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { preserialize, stringifyMessage } from '../../src/protocol/serialize.js';
+import { Chunks, preserialize, serializeMessage, stringifyMessage } from '../../src/protocol/serialize.js';
 
 describe('stringifyMessage', () => {
   it('splices pre-serialised values and matches JSON.stringify exactly in meaning', () => {
@@ -38,6 +38,47 @@ describe('stringifyMessage', () => {
     for (const result of results) {
       const message = { jsonrpc: '2.0', id: 7, result };
       expect(stringifyMessage(message)).toBe(JSON.stringify(message));
+    }
+  });
+});
+
+describe('serializeMessage', () => {
+  const joined = (chunks: Chunks) =>
+    Buffer.concat(chunks.parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+
+  it('gives the UTF-8 pieces of stringifyMessage for a message with pre-serialised members', () => {
+    const tools = preserialize([{ name: 'café', description: 'naïve 🚀 "quoted"' }, { name: 'b' }]);
+    const messages = [
+      { jsonrpc: '2.0', id: 'é1', result: { tools, nextCursor: 'ç', _meta: { k: '✓' } } },
+      { jsonrpc: '2.0', id: 2, result: { tools } },
+      { jsonrpc: '2.0', id: 3, result: { before: 1, tools, after: undefined, last: [tools] } },
+    ];
+    for (const message of messages) {
+      const chunks = serializeMessage(message);
+      expect(chunks).toBeInstanceOf(Chunks);
+      const bytes = joined(chunks as Chunks);
+      expect(bytes.equals(Buffer.from(stringifyMessage(message), 'utf8'))).toBe(true);
+      expect((chunks as Chunks).bytes).toBe(bytes.length);
+      expect(JSON.parse(bytes.toString('utf8'))).toEqual(JSON.parse(JSON.stringify(message)));
+    }
+  });
+
+  it('encodes a pre-serialised value once and hands the same bytes to every response', () => {
+    const tools = preserialize([{ name: 'x' }]);
+    const first = serializeMessage({ jsonrpc: '2.0', id: 1, result: { tools } }) as Chunks;
+    const second = serializeMessage({ jsonrpc: '2.0', id: 2, result: { tools } }) as Chunks;
+    const cachedOf = (c: Chunks) => c.parts.find((p) => typeof p !== 'string');
+    expect(cachedOf(first)).toBeDefined();
+    expect(cachedOf(second)).toBe(cachedOf(first));
+  });
+
+  it('leaves every other message a string, as JSON.stringify writes it', () => {
+    for (const message of [
+      { jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: 'é' }] } },
+      { jsonrpc: '2.0', id: 5, error: { code: -1, message: 'x' } },
+      { jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } },
+    ]) {
+      expect(serializeMessage(message)).toBe(JSON.stringify(message));
     }
   });
 });

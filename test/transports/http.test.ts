@@ -405,6 +405,34 @@ describe('Streamable HTTP hostile input', () => {
     expect(longer.status).toBe(403);
   });
 
+  it('answers a tool listing byte-exact: its Content-Length and UTF-8, first and from the cache', async () => {
+    const { server, url } = await start();
+    server.tool('unicode', { description: 'naïve café 🚀 "quoted"' }, () => 'ok');
+    const body = {
+      jsonrpc: '2.0',
+      id: 'é',
+      method: 'tools/list',
+      params: {
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    };
+    const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' };
+    for (let i = 0; i < 2; i++) {
+      const res = await post(url, body, headers);
+      expect(res.status).toBe(200);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+      const json = JSON.parse(bytes.toString('utf8'));
+      expect(json.id).toBe('é');
+      const tool = json.result.tools.find((t: { name: string }) => t.name === 'unicode');
+      expect(tool.description).toBe('naïve café 🚀 "quoted"');
+    }
+  });
+
   it('refuses oversized bodies with 413 without reading them whole', async () => {
     const { url } = await start({ maxBodyBytes: 1024 });
     const res = await post(url, { ...INIT, padding: 'x'.repeat(10_000) });

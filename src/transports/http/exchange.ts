@@ -35,8 +35,17 @@ export interface HttpExchange {
   onAbort(listener: () => void): void;
   /** Sets a header on whatever response follows. */
   setHeader(name: string, value: string): void;
-  /** Sends a complete response; `bytes` is the body's UTF-8 length, when the caller measured it. */
-  respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void;
+  /**
+   * Sends a complete response; `bytes` is the body's length in bytes (UTF-8 for text), when the
+   * caller measured it. A body may come as bytes, or as pieces written in order (a response that
+   * carries a pre-serialised listing: its cached bytes are written as they are, not copied).
+   */
+  respond(
+    status: number,
+    headers: Record<string, string>,
+    body?: string | Uint8Array | readonly (string | Uint8Array)[],
+    bytes?: number,
+  ): void;
   /** Starts a streamed response. */
   stream(status: number, headers: Record<string, string>): StreamSink;
   /** Whether a response has started. */
@@ -64,6 +73,18 @@ export class BodyTooLargeError extends Error {
     super(`Request body exceeds ${limit} bytes`);
     this.name = 'BodyTooLargeError';
   }
+}
+
+function isPieces(body: unknown): body is readonly (string | Uint8Array)[] {
+  return Array.isArray(body);
+}
+
+/** A body's length in bytes (UTF-8 for text). */
+function bodyLength(body: string | Uint8Array | readonly (string | Uint8Array)[]): number {
+  if (!isPieces(body)) return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  let bytes = 0;
+  for (const piece of body) bytes += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.byteLength;
+  return bytes;
 }
 
 function joinHeader(value: string | string[] | undefined): string | undefined {
@@ -188,11 +209,25 @@ class NodeExchange implements HttpExchange {
    * Completes the response. `headers` is the caller's own object: the length (measured here unless
    * the caller did) and pending headers join it.
    */
-  respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void {
+  respond(
+    status: number,
+    headers: Record<string, string>,
+    body?: string | Uint8Array | readonly (string | Uint8Array)[],
+    bytes?: number,
+  ): void {
     this._responded = true;
-    if (body !== undefined) headers['content-length'] = String(bytes ?? Buffer.byteLength(body));
-    this.res.writeHead(status, this.addPending(headers));
-    this.res.end(body);
+    if (body !== undefined) headers['content-length'] = String(bytes ?? bodyLength(body));
+    const res = this.res;
+    res.writeHead(status, this.addPending(headers));
+    if (!isPieces(body)) {
+      res.end(body);
+      return;
+    }
+    // One write of them all (corked), the cached pieces handed to the socket without a copy.
+    res.cork();
+    for (let i = 0; i < body.length - 1; i++) res.write(body[i]);
+    res.end(body[body.length - 1]);
+    res.uncork();
   }
 
   stream(status: number, headers: Record<string, string>): StreamSink {
@@ -276,7 +311,10 @@ export function fetchExchange(request: Request, respondWith: (response: Response
     respond(status, h, body) {
       responded = true;
       complete = true;
-      respondWith(new Response(body ?? null, { status, headers: Object.assign({}, extraHeaders, h) }));
+      const content = isPieces(body)
+        ? Buffer.concat(body.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)))
+        : body;
+      respondWith(new Response(content ?? null, { status, headers: Object.assign({}, extraHeaders, h) }));
     },
     stream(status, h) {
       responded = true;
