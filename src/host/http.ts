@@ -39,7 +39,7 @@ export interface HttpOptions extends StreamableHttpOptions {
   legacySse?: LegacySseOptions | false;
   /**
    * Host header values accepted (DNS-rebinding protection). Default: when bound to a loopback
-   * address, only loopback names; otherwise any.
+   * address, only loopback names; otherwise any. Read once, when the host or handler is made.
    */
   allowedHosts?: string[];
   /** Origin header values accepted. Default: when bound to loopback, only loopback origins; else any. */
@@ -96,6 +96,8 @@ export class HttpRouter {
   readonly ws: WebSocketEndpoint | undefined;
   private readonly path: string;
   private loopbackOnly: boolean;
+  /** `allowedHosts`, copied: the Host that last passed is remembered against this list. */
+  private readonly allowedHosts: readonly string[] | undefined;
   /**
    * The last Host header that passed the check. A client sends the same one on every request, and
    * comparing it costs less than parsing it and hashing the fresh string for a set lookup.
@@ -117,6 +119,7 @@ export class HttpRouter {
             this.allowedHeaders(header('host'), header('origin')),
           );
     this.loopbackOnly = boundHost !== undefined && isLoopback(boundHost);
+    this.allowedHosts = options.allowedHosts === undefined ? undefined : [...options.allowedHosts];
   }
 
   private async serveMetrics(ex: HttpExchange): Promise<void> {
@@ -190,7 +193,7 @@ export class HttpRouter {
   }
 
   private hostAllowed(host: string | undefined): boolean {
-    const { allowedHosts } = this.options;
+    const allowedHosts = this.allowedHosts;
     if (allowedHosts) return host !== undefined && host !== '' && allowedHosts.includes(host);
     return !this.loopbackOnly || (host !== undefined && host !== '' && isLoopback(hostnameOf(host)));
   }

@@ -5,10 +5,13 @@
  */
 
 const cached = new WeakMap<object, string>();
+/** Pre-serialised values as UTF-8, encoded the first time a response carries them whole. */
+const encoded = new WeakMap<object, Buffer>();
 
 /** Serialises `value` now and remembers it; the same object is spliced in verbatim later. */
 export function preserialize<T extends object>(value: T): T {
   cached.set(value, JSON.stringify(value));
+  encoded.delete(value);
   return value;
 }
 
@@ -63,9 +66,6 @@ export function stringifyMessage(message: unknown): string {
   for (const part of parts) out += typeof part === 'string' ? part : cached.get(part);
   return out;
 }
-
-/** Pre-serialised values as UTF-8, encoded the first time a message carries them whole. */
-const encoded = new WeakMap<object, Buffer>();
 
 /** A message as the pieces of its UTF-8 body: short strings, and cached bytes shared between responses. */
 export class Chunks {

@@ -72,6 +72,16 @@ describe('serializeMessage', () => {
     expect(cachedOf(second)).toBe(cachedOf(first));
   });
 
+  it('encodes a value again once it is pre-serialised again', () => {
+    const tools = preserialize([{ name: 'before' }]);
+    const message = { jsonrpc: '2.0', id: 1, result: { tools } };
+    const joinedText = () => joined(serializeMessage(message) as Chunks).toString('utf8');
+    expect(joinedText()).toContain('before');
+    tools[0].name = 'after';
+    preserialize(tools);
+    expect(joinedText()).toBe(JSON.stringify(message));
+  });
+
   it('leaves every other message a string, as JSON.stringify writes it', () => {
     for (const message of [
       { jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: 'é' }] } },

@@ -10,7 +10,9 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HttpRouter } from '../../src/host/http.js';
 import type { HttpHost, ListenOptions } from '../../src/index.js';
+import type { HttpExchange } from '../../src/transports/http/exchange.js';
 import { featureServer } from '../fixtures/feature-server.js';
 
 const hosts: HttpHost[] = [];
@@ -55,6 +57,16 @@ const INIT = {
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 };
 const BOTH = 'application/json, text/event-stream';
+
+/** A 2026-07-28 tools/list request, with its `_meta` envelope. */
+function modernList(id: string | number) {
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+  return { jsonrpc: '2.0', id, method: 'tools/list', params: { _meta: meta } };
+}
 
 type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
 
@@ -408,18 +420,7 @@ describe('Streamable HTTP hostile input', () => {
   it('answers a tool listing byte-exact: its Content-Length and UTF-8, first and from the cache', async () => {
     const { server, url } = await start();
     server.tool('unicode', { description: 'naïve café 🚀 "quoted"' }, () => 'ok');
-    const body = {
-      jsonrpc: '2.0',
-      id: 'é',
-      method: 'tools/list',
-      params: {
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-          'io.modelcontextprotocol/clientCapabilities': {},
-        },
-      },
-    };
+    const body = modernList('é');
     const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' };
     for (let i = 0; i < 2; i++) {
       const res = await post(url, body, headers);
@@ -431,6 +432,41 @@ describe('Streamable HTTP hostile input', () => {
       const tool = json.result.tools.find((t: { name: string }) => t.name === 'unicode');
       expect(tool.description).toBe('naïve café 🚀 "quoted"');
     }
+  });
+
+  it('hands a tool listing to an exchange without respondChunks as one string, through respond', async () => {
+    const { server } = featureServer();
+    const router = new HttpRouter(server, { legacySse: false, websocket: false });
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/list',
+    };
+    const text = JSON.stringify(modernList(1));
+    const answer = await new Promise<{ status: number; body: unknown; bytes?: number }>((resolve) => {
+      const ex: HttpExchange = {
+        method: 'POST',
+        path: '/mcp',
+        query: new URLSearchParams(),
+        remoteAddress: '127.0.0.1',
+        responded: false,
+        header: (name) => headers[name],
+        headers: () => headers,
+        readBody: (_limit, done) => done(undefined, text),
+        onAbort: () => {},
+        setHeader: () => {},
+        respond: (status, _headers, body, bytes) => resolve({ status, body, bytes }),
+        stream: () => {
+          throw new Error('no streams here');
+        },
+      };
+      void router.handle(ex);
+    });
+    expect(answer.status).toBe(200);
+    expect(typeof answer.body).toBe('string');
+    expect(answer.bytes).toBe(Buffer.byteLength(answer.body as string));
+    expect(JSON.parse(answer.body as string).result.tools.length).toBeGreaterThan(0);
   });
 
   it('refuses oversized bodies with 413 without reading them whole', async () => {

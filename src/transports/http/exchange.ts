@@ -35,16 +35,18 @@ export interface HttpExchange {
   onAbort(listener: () => void): void;
   /** Sets a header on whatever response follows. */
   setHeader(name: string, value: string): void;
+  /** Sends a complete response; `bytes` is the body's UTF-8 length, when the caller measured it. */
+  respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void;
   /**
-   * Sends a complete response; `bytes` is the body's length in bytes (UTF-8 for text), when the
-   * caller measured it. A body may come as bytes, or as pieces written in order (a response that
-   * carries a pre-serialised listing: its cached bytes are written as they are, not copied).
+   * Optional: sends a complete response whose body comes in pieces, written in order (`bytes` in
+   * all). A response that carries a pre-serialised listing uses it, to write the listing's cached
+   * UTF-8 bytes as they are; an exchange without it gets the body as one string through `respond`.
    */
-  respond(
+  respondChunks?(
     status: number,
     headers: Record<string, string>,
-    body?: string | Uint8Array | readonly (string | Uint8Array)[],
-    bytes?: number,
+    pieces: readonly (string | Uint8Array)[],
+    bytes: number,
   ): void;
   /** Starts a streamed response. */
   stream(status: number, headers: Record<string, string>): StreamSink;
@@ -73,18 +75,6 @@ export class BodyTooLargeError extends Error {
     super(`Request body exceeds ${limit} bytes`);
     this.name = 'BodyTooLargeError';
   }
-}
-
-function isPieces(body: unknown): body is readonly (string | Uint8Array)[] {
-  return Array.isArray(body);
-}
-
-/** A body's length in bytes (UTF-8 for text). */
-function bodyLength(body: string | Uint8Array | readonly (string | Uint8Array)[]): number {
-  if (!isPieces(body)) return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-  let bytes = 0;
-  for (const piece of body) bytes += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.byteLength;
-  return bytes;
 }
 
 function joinHeader(value: string | string[] | undefined): string | undefined {
@@ -209,25 +199,27 @@ class NodeExchange implements HttpExchange {
    * Completes the response. `headers` is the caller's own object: the length (measured here unless
    * the caller did) and pending headers join it.
    */
-  respond(
+  respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void {
+    this._responded = true;
+    if (body !== undefined) headers['content-length'] = String(bytes ?? Buffer.byteLength(body));
+    this.res.writeHead(status, this.addPending(headers));
+    this.res.end(body);
+  }
+
+  respondChunks(
     status: number,
     headers: Record<string, string>,
-    body?: string | Uint8Array | readonly (string | Uint8Array)[],
-    bytes?: number,
+    pieces: readonly (string | Uint8Array)[],
+    bytes: number,
   ): void {
     this._responded = true;
-    if (body !== undefined) headers['content-length'] = String(bytes ?? bodyLength(body));
+    headers['content-length'] = String(bytes);
     const res = this.res;
     res.writeHead(status, this.addPending(headers));
-    if (!isPieces(body)) {
-      res.end(body);
-      return;
-    }
-    // One write of them all (corked), the cached pieces handed to the socket without a copy.
+    // Corked, the pieces leave in one write (end() uncorks fully), the cached ones without a copy.
     res.cork();
-    for (let i = 0; i < body.length - 1; i++) res.write(body[i]);
-    res.end(body[body.length - 1]);
-    res.uncork();
+    for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i]);
+    res.end(pieces.length > 0 ? pieces[pieces.length - 1] : undefined);
   }
 
   stream(status: number, headers: Record<string, string>): StreamSink {
@@ -311,10 +303,7 @@ export function fetchExchange(request: Request, respondWith: (response: Response
     respond(status, h, body) {
       responded = true;
       complete = true;
-      const content = isPieces(body)
-        ? Buffer.concat(body.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)))
-        : body;
-      respondWith(new Response(content ?? null, { status, headers: Object.assign({}, extraHeaders, h) }));
+      respondWith(new Response(body ?? null, { status, headers: Object.assign({}, extraHeaders, h) }));
     },
     stream(status, h) {
       responded = true;

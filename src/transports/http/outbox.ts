@@ -11,7 +11,7 @@ import {
   type JsonRpcMessage,
   type JsonRpcResponse,
 } from '../../protocol/jsonrpc.js';
-import { serializeMessage } from '../../protocol/serialize.js';
+import { serializeMessage, stringifyMessage } from '../../protocol/serialize.js';
 import { SmallMap } from '../../session/small-map.js';
 import { publishTraffic } from '../diagnostics.js';
 import { type Authenticator, type MessageExtra, SENT, type SendOptions, type Transport } from '../types.js';
@@ -209,12 +209,17 @@ export class Outbox {
           ? undefined
           : (e: JsonRpcErrorObject) => authenticator.challenge(e, this.ex);
       const { status, headers } = statusFor(body, this.options.modern, challenge);
-      const text = Array.isArray(body) ? JSON.stringify(body) : serializeMessage(body);
+      const ex = this.ex;
+      const text = Array.isArray(body)
+        ? JSON.stringify(body)
+        : ex.respondChunks !== undefined
+          ? serializeMessage(body)
+          : stringifyMessage(body);
       // Measured once, for the Content-Length and the traffic count both.
       const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.bytes;
       publishTraffic('http', 'out', bytes, this.answers === undefined ? 1 : this.answers.length);
-      const content = typeof text === 'string' ? text : text.parts;
-      this.ex.respond(status, this.responseHeaders(headers), content, bytes);
+      if (typeof text === 'string') ex.respond(status, this.responseHeaders(headers), text, bytes);
+      else ex.respondChunks!(status, this.responseHeaders(headers), text.parts, bytes);
     }
     this.answer = undefined;
     this.onfinish?.();
