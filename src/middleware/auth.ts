@@ -118,7 +118,13 @@ export function auth(options: AuthOptions): AuthMiddleware {
     throw new TypeError('auth: configure apiKeys, jwt or verify (or anonymous: true)');
   }
   const cacheTtlMs = options.cacheTtlMs ?? 60_000;
-  const verified = new LRUCache<string, Verified>({ max: options.cacheSize ?? 10_000, ttl: cacheTtlMs });
+  // `ttlResolution: 0`: the clock is read at each lookup. lru-cache otherwise caches it for 1 ms with
+  // a timer, which under load is a timer a millisecond (and AsyncLocalStorage's hooks for each).
+  const verified = new LRUCache<string, Verified>({
+    max: options.cacheSize ?? 10_000,
+    ttl: cacheTtlMs,
+    ttlResolution: 0,
+  });
   const hide = options.hideUnauthorized ?? true;
   const principals = new WeakMap<AuthInfo, string>();
   const localEnv = options.local?.env ?? 'RAMPART_AUTH_TOKEN';

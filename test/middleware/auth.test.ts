@@ -1,4 +1,5 @@
 /** auth(): API keys, JWT (jose, JWKS rotation), 401/403 challenges, metadata, scopes, session binding. */
+import { createHook } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -359,5 +360,39 @@ describe('auth() on local connections', () => {
     const answer = await call(peer, 'whoami');
     expect(answer.error.code).toBe(-32030);
     await peer.close();
+  });
+});
+
+describe('the verified-credential cache', () => {
+  it('answers cached credentials without setting a timer (lru-cache would, once a millisecond)', async () => {
+    const middleware = auth({ apiKeys: [{ key: 'cached-key', subject: 'bot', scopes: [] }] });
+    const request = {
+      path: '/mcp',
+      header: (name: string) => (name === 'authorization' ? 'Bearer cached-key' : undefined),
+    };
+    // The first call verifies and caches; those after it are cache hits, answered synchronously.
+    await middleware.authenticator.authenticate(request);
+    let timers = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'Timeout') timers++;
+      },
+    }).enable();
+    let hits = 0;
+    try {
+      // Lookups spread over 30 ms (setImmediate between them sets no timer of its own).
+      const until = performance.now() + 30;
+      while (performance.now() < until) {
+        const info = middleware.authenticator.authenticate(request);
+        expect(info).not.toBeInstanceOf(Promise);
+        hits++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      hook.disable();
+    }
+    expect(hits).toBeGreaterThan(10);
+    // The test runner may set one or two of its own meanwhile; the cache's clock set ~30.
+    expect(timers).toBeLessThan(5);
   });
 });
