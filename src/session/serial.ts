@@ -8,7 +8,7 @@
  * promoted). Base 36 goes through a conversion that does not use the cache.
  */
 export function serialId(prefix: string, n: number): string {
-  if (!(n >= 0 && n < LIMIT && Number.isInteger(n))) return prefix + n.toString(36);
+  if (!(Number.isSafeInteger(n) && n >= 0)) return prefix + n.toString(36);
   if (n < PAIR) return prefix + SMALL[n];
   const high = Math.floor(n / PAIR);
   return prefix + highText(high) + PAIRS[n - high * PAIR];
@@ -20,7 +20,6 @@ export function serialId(prefix: string, n: number): string {
  * two leading parts (one per counter in use at a time; they change once every 1,296 ids).
  */
 const PAIR = 36 * 36;
-const LIMIT = Number.MAX_SAFE_INTEGER;
 const SMALL = Array.from({ length: PAIR }, (_, i) => i.toString(36));
 const PAIRS = SMALL.map((digits) => digits.padStart(2, '0'));
 let highA = -1;

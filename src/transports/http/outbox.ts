@@ -218,8 +218,9 @@ export class Outbox {
       // Measured once, for the Content-Length and the traffic count both.
       const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.bytes;
       publishTraffic('http', 'out', bytes, this.answers === undefined ? 1 : this.answers.length);
-      if (typeof text === 'string') ex.respond(status, this.responseHeaders(headers), text, bytes);
-      else ex.respondChunks!(status, this.responseHeaders(headers), text.parts, bytes);
+      const head = this.responseHeaders(headers);
+      if (typeof text === 'string') ex.respond(status, head, text, bytes);
+      else ex.respondChunks!(status, head, text.parts, bytes);
     }
     this.answer = undefined;
     this.onfinish?.();
