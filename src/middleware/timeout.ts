@@ -4,9 +4,9 @@
  * or not the handler notices.
  */
 import { TimeoutError } from '../protocol/errors.js';
-import type { Context } from '../server/context.js';
+import type { Context, SettleObserver } from '../server/context.js';
 import { LiveList, type LiveNode } from '../session/live-list.js';
-import type { Middleware } from './compose.js';
+import { type Middleware, passthrough } from './compose.js';
 import { publishProtection } from './events.js';
 import { matcher, type Scope } from './keys.js';
 
@@ -25,9 +25,11 @@ const STREAMING = new Set(['subscriptions/listen']);
 /**
  * A request being timed: its deadline, and how to fail it — through `reject` (the promise the rule
  * returned), or with none, `ctx.answerNow`. Listed until the rest of the chain, inside the rule, is
- * done (`done`): what runs outside it, after it, is not the rule's to bound.
+ * done (`done`): what runs outside it, after it, is not the rule's to bound. Where nothing outside
+ * the rule waits on it (the server answers directly, `ctx.directAnswer`), that is when the request
+ * settles, and the entry is its settle observer.
  */
-class Timed {
+class Timed implements SettleObserver {
   /** Failed already (it stays listed until its handler settles). */
   expired = false;
   node: LiveNode<Timed> | undefined = undefined;
@@ -40,10 +42,14 @@ class Timed {
   ) {}
 
   /** The work inside the rule settled: the request is no longer timed. */
-  readonly done = (): void => {
+  done(): void {
     if (this.node !== undefined) this.deadlines.remove(this.node);
     this.node = undefined;
-  };
+  }
+
+  settled(): void {
+    this.done();
+  }
 }
 
 /**
@@ -109,7 +115,7 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     if (timed.reject !== undefined) timed.reject(error);
     else timed.ctx.answerNow(error);
   });
-  return (ctx, next) => {
+  return passthrough((ctx, next) => {
     if (!applies(ctx) || (STREAMING.has(ctx.method) && !explicit.has(ctx.method))) return next();
     const target = ctx.target;
     const ms = (target !== undefined ? perTool[target] : undefined) ?? options.ms;
@@ -119,8 +125,14 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     // answers with the timeout error (the rule still returns the chain's own promise).
     if (ctx.canAnswerNow) {
       const timed = deadlines.add(new Timed(deadline, ms, ctx, undefined, deadlines));
+      // Answered directly: the request settles when the work inside is done — no `.then` needed.
+      if (ctx.directAnswer === 1) {
+        ctx.onSettled(timed);
+        return next();
+      }
       const inner = next();
-      inner.then(timed.done, timed.done);
+      const done = () => timed.done();
+      inner.then(done, done);
       return inner;
     }
     // In a batch (or through handle()), the answer is this promise: it fails at the deadline.
@@ -137,5 +149,5 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
         },
       );
     });
-  };
+  });
 }
