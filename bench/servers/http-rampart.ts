@@ -18,11 +18,15 @@ import {
 } from '../../src/index.js';
 import { EXTRA_TOOLS, echo, echoSchema, port } from './tools.js';
 
-const production = process.env.PRODUCTION === '1';
-// OBSERVE=1 turns on all three; OBSERVE=logging,metrics (say) only those, to price each one.
+// PRODUCTION=1 turns on auth, rateLimit and timeout (with full observability); PRODUCTION=auth,timeout
+// (say) only those; OBSERVE=1 all three observability parts, OBSERVE=logging,metrics only those — to
+// price each one.
+const guard = process.env.PRODUCTION === '1' ? 'auth,rateLimit,timeout' : (process.env.PRODUCTION ?? '');
 const parts =
-  process.env.OBSERVE === '1' || production ? 'logging,metrics,tracing' : (process.env.OBSERVE ?? '');
-const on = (part: string) => parts.split(',').includes(part);
+  process.env.OBSERVE === '1' || process.env.PRODUCTION === '1'
+    ? 'logging,metrics,tracing'
+    : (process.env.OBSERVE ?? '');
+const on = (part: string) => parts.split(',').includes(part) || guard.split(',').includes(part);
 const logger = on('logging')
   ? createLogger({ level: 'info', destination: new BatchedDestination(openSync('/dev/null', 'w')) })
   : createLogger({ level: 'warn' });
@@ -32,16 +36,13 @@ const prometheus = on('metrics') ? metrics() : undefined;
 if (on('logging') || on('als')) server.use(logging());
 if (prometheus) server.use(prometheus);
 if (on('tracing')) server.use(tracing());
-if (production) {
-  server
-    .use(
-      auth({
-        jwt: { keys: process.env.BENCH_JWT_SECRET!, issuer: 'https://bench.test', audience: 'bench' },
-      }),
-    )
-    .use(rateLimit({ rate: 1_000_000, burst: 1_000_000, key: 'principal' }))
-    .use(timeout({ ms: 10_000 }));
+if (on('auth')) {
+  server.use(
+    auth({ jwt: { keys: process.env.BENCH_JWT_SECRET!, issuer: 'https://bench.test', audience: 'bench' } }),
+  );
 }
+if (on('rateLimit')) server.use(rateLimit({ rate: 1_000_000, burst: 1_000_000, key: 'principal' }));
+if (on('timeout')) server.use(timeout({ ms: 10_000 }));
 server.tool('echo', { inputSchema: echoSchema }, echo);
 for (const t of EXTRA_TOOLS)
   server.tool(t.name, { description: t.description, inputSchema: t.schema }, () => t.name);
