@@ -35,11 +35,9 @@ export {
 export {
   type ComposedMiddleware,
   compose,
-  isPassthrough,
   type Middleware,
   type Next,
   NextCalledTwiceError,
-  passthrough,
 } from './middleware/compose.js';
 export {
   type ConcurrencyMiddleware,

@@ -21,7 +21,7 @@ import {
   jwtVerifier,
   type Verifier,
 } from './auth-verifiers.js';
-import { type Middleware, passthrough } from './compose.js';
+import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
 
 export type { ApiKey, JwtOptions } from './auth-verifiers.js';
@@ -299,7 +299,6 @@ export function auth(options: AuthOptions): AuthMiddleware {
       return authorised(ctx, next);
     });
   }) as AuthMiddleware;
-  passthrough(middleware);
   middleware.authenticator = authenticator;
   middleware.verifyToken = (token) => verifyToken(token);
   middleware.install = (s) => {

@@ -40,24 +40,3 @@ export function compose<C, R>(middleware: readonly Middleware<C, R>[]): Composed
     return dispatch(0);
   };
 }
-
-const PASSTHROUGH = Symbol.for('rampart.passthrough');
-
-/**
- * Marks a middleware as passing the result through: it returns `next()`'s promise as it is (or
- * fails, or answers without calling `next()`, or returns a promise of its own — a transformed
- * result), and watches outcomes only through `ctx.onSettled`, never by `.then` on `next()`'s
- * promise while returning that same promise. When every middleware of a server is marked so, the
- * server answers a request from the handler's own completion: one promise and one microtask fewer
- * per request (docs/performance.md). The built-in logging, metrics, tracing, auth, rate-limit and
- * timeout middleware are marked.
- */
-export function passthrough<M extends Middleware<any, any>>(middleware: M): M {
-  (middleware as M & { [PASSTHROUGH]?: true })[PASSTHROUGH] = true;
-  return middleware;
-}
-
-/** Whether `middleware` was marked with `passthrough()`. */
-export function isPassthrough(middleware: Middleware<any, any>): boolean {
-  return (middleware as { [PASSTHROUGH]?: true })[PASSTHROUGH] === true;
-}

@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { toRampartError } from '../protocol/errors.js';
 import { type Context, ERROR_LOGGED, type SettleObserver } from '../server/context.js';
 import { durationJson, isPlain, jsonString, type Logger, writeLine } from '../server/logger.js';
-import { type Middleware, passthrough } from './compose.js';
+import type { Middleware } from './compose.js';
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -182,7 +182,7 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
   const level = options.level ?? 'info';
   const keys = new Set([...DEFAULT_KEYS, ...(options.redactKeys ?? []).map((k) => k.toLowerCase())]);
   const finish = new FinishLine(level);
-  return passthrough((ctx, next) => {
+  return (ctx, next) => {
     fallback ??= ctx.rootLogger;
     if (ctx.kind === 'notification' && !options.notifications) return storage.run(ctx, next);
     // The request's own fields, written through the root logger: a pino child per request would
@@ -196,5 +196,5 @@ export function logging(options: LoggingOptions = {}): Middleware<Context<any>> 
     }
     ctx.onSettled(params === undefined ? finish : new WithParams(finish, params));
     return storage.run(ctx, next);
-  });
+  };
 }

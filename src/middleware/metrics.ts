@@ -9,7 +9,7 @@ import { toRampartError } from '../protocol/errors.js';
 import type { Context, SettleObserver } from '../server/context.js';
 import { type StoreFailure, storeChannel } from '../stores/types.js';
 import { TrafficTotal, trafficTotals } from '../transports/diagnostics.js';
-import { type Middleware, passthrough } from './compose.js';
+import type { Middleware } from './compose.js';
 import { type ProtectionEvent, protectionChannel } from './events.js';
 import { type CounterCell, CounterCells, type HistogramCell, HistogramCells } from './metric-cells.js';
 
@@ -257,7 +257,6 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     ctx.onSettled(observer);
     return next();
   }) as MetricsMiddleware;
-  passthrough(middleware);
   middleware.registry = registry;
   return middleware;
 }

@@ -8,7 +8,7 @@ import { RateLimitedError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
 import { memoryStore } from '../stores/memory.js';
 import type { RateLimitStore, TakeResult } from '../stores/types.js';
-import { type Middleware, passthrough } from './compose.js';
+import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
 import { type KeyStrategy, keyOf, matcher, type Scope, type TrustProxy } from './keys.js';
 
@@ -51,7 +51,7 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
     });
   };
 
-  return passthrough((ctx, next) => {
+  return (ctx, next) => {
     if (!applies(ctx)) return next();
     const key = keyOf(strategy, ctx, trustProxy);
     if (key === undefined) return next();
@@ -60,5 +60,5 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
     // The memory store answers synchronously: no promise on the admitted path.
     if (!(taken instanceof Promise)) return taken.allowed ? next() : reject(taken);
     return taken.then((result) => (result.allowed ? next() : reject(result)));
-  });
+  };
 }

@@ -4,9 +4,9 @@
  * or not the handler notices.
  */
 import { TimeoutError } from '../protocol/errors.js';
-import type { Context, SettleObserver } from '../server/context.js';
+import type { Context } from '../server/context.js';
 import { LiveList, type LiveNode } from '../session/live-list.js';
-import { type Middleware, passthrough } from './compose.js';
+import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
 import { matcher, type Scope } from './keys.js';
 
@@ -25,11 +25,9 @@ const STREAMING = new Set(['subscriptions/listen']);
 /**
  * A request being timed: its deadline, and how to fail it — through `reject` (the promise the rule
  * returned), or with none, `ctx.answerNow`. Listed until the rest of the chain, inside the rule, is
- * done (`done`): what runs outside it, after it, is not the rule's to bound. Where nothing outside
- * the rule waits on it (the server answers directly, `ctx.directAnswer`), that is when the request
- * settles, and the entry is its settle observer.
+ * done (`done`): what runs outside it, after it, is not the rule's to bound.
  */
-class Timed implements SettleObserver {
+class Timed {
   /** Failed already (it stays listed until its handler settles). */
   expired = false;
   node: LiveNode<Timed> | undefined = undefined;
@@ -42,14 +40,10 @@ class Timed implements SettleObserver {
   ) {}
 
   /** The work inside the rule settled: the request is no longer timed. */
-  done(): void {
+  readonly done = (): void => {
     if (this.node !== undefined) this.deadlines.remove(this.node);
     this.node = undefined;
-  }
-
-  settled(): void {
-    this.done();
-  }
+  };
 }
 
 /**
@@ -115,7 +109,7 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     if (timed.reject !== undefined) timed.reject(error);
     else timed.ctx.answerNow(error);
   });
-  return passthrough((ctx, next) => {
+  return (ctx, next) => {
     if (!applies(ctx) || (STREAMING.has(ctx.method) && !explicit.has(ctx.method))) return next();
     const target = ctx.target;
     const ms = (target !== undefined ? perTool[target] : undefined) ?? options.ms;
@@ -125,14 +119,8 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
     // answers with the timeout error (the rule still returns the chain's own promise).
     if (ctx.canAnswerNow) {
       const timed = deadlines.add(new Timed(deadline, ms, ctx, undefined, deadlines));
-      // Answered directly: the request settles when the work inside is done — no `.then` needed.
-      if (ctx.directAnswer === 1) {
-        ctx.onSettled(timed);
-        return next();
-      }
       const inner = next();
-      const done = () => timed.done();
-      inner.then(done, done);
+      inner.then(timed.done, timed.done);
       return inner;
     }
     // In a batch (or through handle()), the answer is this promise: it fails at the deadline.
@@ -149,5 +137,5 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
         },
       );
     });
-  });
+  };
 }

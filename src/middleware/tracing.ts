@@ -9,7 +9,7 @@ import { requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context, SettleObserver } from '../server/context.js';
 import { parseTraceparent } from '../server/correlation.js';
-import { type Middleware, passthrough } from './compose.js';
+import type { Middleware } from './compose.js';
 
 export interface TracingOptions {
   /** Tracer name. Default "rampart". */
@@ -84,7 +84,7 @@ export function tracing(options: TracingOptions = {}): Middleware<Context<any>> 
   const noop = new api.ProxyTracerProvider().getDelegate();
   const noSdk = () =>
     (api.trace.getTracerProvider() as { getDelegate?: () => unknown }).getDelegate?.() === noop;
-  return passthrough((ctx, next) => {
+  return (ctx, next) => {
     if (ctx.kind === 'notification' && !options.notifications) return next();
     const remote = parentOf(ctx);
     // No SDK and no remote parent: no span would be recorded and no trace carried on, so the
@@ -109,5 +109,5 @@ export function tracing(options: TracingOptions = {}): Middleware<Context<any>> 
     // timeout() inside may bring before the handler is done.
     ctx.onSettled(new SpanEnd(api, span));
     return api.context.with(api.trace.setSpan(parent, span), next);
-  });
+  };
 }

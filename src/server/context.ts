@@ -103,16 +103,6 @@ export class Context<Deps = unknown> {
   private _early = false;
   /** Embedded-request answers, by their keys, used to replay handlers on the modern era. */
   replayAnswers: InputResponses | undefined;
-  /**
-   * How the server answers this request (docs/performance.md, "The answer without a promise of its
-   * own"): 0 from the onion's promise; 1 it may answer from the handler's completion, if the onion
-   * returns the promise dispatch made (`directPromise`) as it is; 2 it does — the completion answers.
-   * Middleware passed through (`passthrough()`) may read 1 as "nothing outside me waits on `next()`".
-   * @internal
-   */
-  directAnswer: 0 | 1 | 2 = 0;
-  /** The promise whose completion answers the request when `directAnswer` is 2. @internal */
-  directPromise: Promise<unknown> | undefined = undefined;
 
   /**
    * One context per message. (Positional, not an options object: an object literal per request can

@@ -46,8 +46,6 @@ export interface DispatchHost {
   readonly pageSize: number;
   capabilities(): Record<string, unknown>;
   onEvent(listener: (event: { kind: string; uri?: string }) => void): () => void;
-  /** Answers a request from its handler's completion (`ctx.directAnswer` 2): a result or a promise of one. */
-  answerDirect(ctx: Context<any>, result: unknown, error: unknown, failed: boolean): void;
 }
 
 /** A method's implementation: its result, or a promise of it (the server awaits either). */
@@ -142,47 +140,12 @@ function withInput(
   // Two closures for an asynchronous handler, none for a synchronous one; what only the rare
   // paths need (a legacy re-entry, a failure) is made on those paths.
   if (isThenable(out)) {
-    const completion = Promise.resolve(out).then(
-      (value) => completed(host, ctx, kind, name, value, false, run, shape, fail),
-      (err) => completed(host, ctx, kind, name, err, true, run, shape, fail),
+    return Promise.resolve(out).then(
+      (value) => settled(host, ctx, kind, name, shape(value), run, shape, fail),
+      (err) => handlerFailed(host, ctx, kind, name, err, run, shape, fail),
     );
-    // The server may answer from this completion, if the onion hands this promise back as it is.
-    if (ctx.directAnswer === 1) ctx.directPromise = completion;
-    return completion;
   }
   return settled(host, ctx, kind, name, shape(out), run, shape, fail);
-}
-
-/**
- * An asynchronous handler finished (`rejected`: with `outcome` as its error). Its result, shaped —
- * or, when the server answers from here (`ctx.directAnswer` 2), the answer sent and nothing to
- * resolve to: nobody waits on this promise then, so it never rejects.
- */
-function completed(
-  host: DispatchHost,
-  ctx: Context<any>,
-  kind: string,
-  name: string,
-  outcome: unknown,
-  rejected: boolean,
-  run: () => unknown,
-  shape: (value: unknown) => unknown,
-  fail: (err: unknown) => unknown,
-): unknown {
-  const direct = ctx.directAnswer === 2;
-  let result: unknown;
-  try {
-    result = rejected
-      ? handlerFailed(host, ctx, kind, name, outcome, run, shape, fail)
-      : settled(host, ctx, kind, name, shape(outcome), run, shape, fail);
-  } catch (err) {
-    if (!direct) throw err;
-    host.answerDirect(ctx, undefined, err, true);
-    return undefined;
-  }
-  if (!direct) return result;
-  host.answerDirect(ctx, result, undefined, false);
-  return undefined;
 }
 
 /** A handler threw or rejected: `fail` makes it a result (a ToolError's), or it stays an error. */

@@ -6,7 +6,7 @@
 
 import { Health } from '../lifecycle/health.js';
 import { type LifespanFn, LifespanRunner } from '../lifecycle/lifespan.js';
-import { type ComposedMiddleware, compose, isPassthrough, type Middleware } from '../middleware/compose.js';
+import { type ComposedMiddleware, compose, type Middleware } from '../middleware/compose.js';
 import { type Hooks, hooks, isHooks } from '../middleware/hooks.js';
 import {
   CancelledError,
@@ -176,8 +176,6 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
 
   private readonly middleware: Middleware<Context<Deps>>[] = [];
   private chain: ComposedMiddleware<Context<Deps>, unknown> | undefined;
-  /** Every middleware passes results through (`passthrough()`): requests may be answered directly. */
-  private direct = true;
   private readonly listeners = new Set<(event: ServerEvent) => void>();
   private pendingEvents = new Set<ServerEvent['kind']>();
   private capabilitiesCache: ServerCapabilities | undefined;
@@ -341,7 +339,6 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   private composed(): ComposedMiddleware<Context<Deps>, unknown> {
     if (!this.chain) {
       this.chain = compose(this.middleware);
-      this.direct = this.middleware.every(isPassthrough);
       this.compositions++;
     }
     return this.chain;
@@ -624,77 +621,37 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     era: Era,
     send: boolean,
   ): Promise<JsonRpcResponse | undefined> {
-    const chain = this.composed();
-    if (send) {
-      // A request served on its own may be answered before its onion is done (a timeout).
-      ctx.allowEarlyAnswer();
-      if (this.direct) ctx.directAnswer = 1;
-    }
+    // A request served on its own may be answered before its onion is done (a timeout).
+    if (send) ctx.allowEarlyAnswer();
     let pending: Promise<unknown>;
     try {
-      pending = chain(ctx, this.terminal);
+      pending = this.composed()(ctx, this.terminal);
     } catch (err) {
       pending = Promise.reject(err);
     }
-    if (ctx.directAnswer === 1) {
-      // The onion handed back the handler's completion as it is: that completion answers
-      // (answerDirect), and no promise here waits for it.
-      if (pending === ctx.directPromise) {
-        ctx.directAnswer = 2;
-        return SETTLED;
-      }
-      ctx.directAnswer = 0;
-    }
     return pending.then(
-      (result) => this.answered(session, ctx, id, era, send, result),
-      (err: unknown) => this.answerFailure(session, ctx, id, err, send),
+      (result) => {
+        // Answered early: the onion's own outcome is dropped.
+        if (ctx.hasOutcome) return undefined;
+        let response: JsonRpcResponse | undefined;
+        try {
+          // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
+          if (!(ctx.aborted && ctx.signal.reason instanceof CancelledError)) {
+            response = success(
+              id,
+              era === 'modern' ? this.encodeModern(ctx.method, result) : (result as Record<string, unknown>),
+            );
+          }
+        } catch (err) {
+          // Observers hear what the client gets: a result that cannot be encoded is a failure.
+          return this.answerFailure(session, ctx, id, err, send);
+        }
+        ctx.settle(result, undefined, false);
+        session.untrack(id);
+        return this.reply(session, response, send);
+      },
+      (err: unknown) => (ctx.hasOutcome ? undefined : this.answerFailure(session, ctx, id, err, send)),
     );
-  }
-
-  /** A request's onion produced its result: encoded and answered (unless it was answered early). */
-  private answered(
-    session: Session,
-    ctx: Context<Deps>,
-    id: JsonRpcId,
-    era: Era,
-    send: boolean,
-    result: unknown,
-  ): JsonRpcResponse | undefined {
-    // Answered early: the onion's own outcome is dropped.
-    if (ctx.hasOutcome) return undefined;
-    let response: JsonRpcResponse | undefined;
-    try {
-      // MCP: the receiver of a request the client cancelled SHOULD NOT answer it.
-      if (!(ctx.aborted && ctx.signal.reason instanceof CancelledError)) {
-        response = success(
-          id,
-          era === 'modern' ? this.encodeModern(ctx.method, result) : (result as Record<string, unknown>),
-        );
-      }
-    } catch (err) {
-      // Observers hear what the client gets: a result that cannot be encoded is a failure.
-      return this.answerFailure(session, ctx, id, err, send);
-    }
-    ctx.settle(result, undefined, false);
-    session.untrack(id);
-    return this.reply(session, response, send);
-  }
-
-  /**
-   * DispatchHost: answers a served request from its handler's completion (`ctx.directAnswer` 2) — the
-   * result (or a promise of it, from the rare paths: a legacy input round), or the failure.
-   */
-  answerDirect(ctx: Context<any>, result: unknown, error: unknown, failed: boolean): void {
-    const c = ctx as Context<Deps>;
-    const session = c.session as Session;
-    const id = c.requestId!;
-    if (failed) this.answerFailure(session, c, id, error, true);
-    else if (result instanceof Promise) {
-      result.then(
-        (value) => this.answered(session, c, id, c.era, true, value),
-        (err: unknown) => this.answerFailure(session, c, id, err, true),
-      );
-    } else this.answered(session, c, id, c.era, true, result);
   }
 
   /** SessionHost: a request this server serves fails now (`ctx.answerNow`); its onion runs on. */
@@ -702,10 +659,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     this.answerFailure(ctx.session as Session, ctx as Context<Deps>, ctx.requestId!, error, true);
   }
 
-  /**
-   * A request that failed (or whose result could not be encoded): settled, untracked, answered —
-   * unless it was answered already (early, by a timeout), when its onion's failure is dropped.
-   */
+  /** A request that failed (or whose result could not be encoded): settled, untracked, answered. */
   private answerFailure(
     session: Session,
     ctx: Context<Deps>,
@@ -713,7 +667,6 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     err: unknown,
     send: boolean,
   ): JsonRpcResponse | undefined {
-    if (ctx.hasOutcome) return undefined;
     ctx.settle(undefined, err, true);
     session.untrack(id);
     return this.reply(session, this.failedSafely(session, ctx, id, err), send);

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import {
   cache,
   type createLogger,
+  createMemoryPair,
   createServer,
+  currentContext,
   getLogger,
   type HttpHost,
   logging,
@@ -11,6 +13,7 @@ import {
 } from '../../src/index.js';
 import { connectV1 } from '../fixtures/clients.js';
 import { captureLogs } from '../fixtures/logs.js';
+import { envelope } from '../fixtures/raw.js';
 
 const capture = () => captureLogs({ name: 'test' });
 
@@ -122,6 +125,30 @@ describe('logging()', () => {
     expect(built.some((l) => l.includes('"cache":"hit"'))).toBe(true);
     expect(built.some((l) => l.includes('"outcome":"tool_error"'))).toBe(true);
     for (const line of built) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('sends the answer outside the request’s context: the client does not hear it inside the request', async () => {
+    const { logger } = capture();
+    const s = server(logger);
+    const [client, side] = createMemoryPair();
+    await s.connect(side);
+    const seen: unknown[] = [];
+    const heard = new Promise<void>((resolve) => {
+      client.onmessage = () => {
+        seen.push(currentContext());
+        resolve();
+      };
+    });
+    await client.start();
+    await client.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'work', arguments: { password: 'pw', n: 1 }, _meta: envelope() },
+    } as never);
+    await heard;
+    expect(seen).toEqual([undefined]);
+    await client.close();
   });
 
   it('carries the correlation id on lines written inside the handler, across awaits and helpers', async () => {

@@ -24,6 +24,38 @@ function gate() {
 }
 
 describe('timeout()', () => {
+  it('does not time what a middleware outside it does with the result', async () => {
+    const server = createServer({ name: 't', version: '1', logger: silent });
+    server.use((_ctx, next) =>
+      next().then(async (r) => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return r;
+      }),
+    );
+    server.use(timeout({ ms: 50 }));
+    server.tool('quick', async () => 'in time');
+    const peer = await rawPeer(server);
+    const res = await call(peer, 1, 'quick');
+    expect(res.result?.content).toEqual([{ type: 'text', text: 'in time' }]);
+    await peer.close();
+  });
+
+  it('leaves a request that finished in time alone, under stacked rules', async () => {
+    const server = createServer({ name: 't', version: '1', logger: silent });
+    server.use(timeout({ ms: 40 })).use(timeout({ ms: 60 }));
+    const signals: AbortSignal[] = [];
+    server.tool('quick', async (_args, ctx) => {
+      signals.push(ctx.signal);
+      return 'done';
+    });
+    const peer = await rawPeer(server);
+    expect((await call(peer, 1, 'quick')).result.content[0].text).toBe('done');
+    // Past both deadlines: neither rule fires on a request that is over.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(signals.map((signal) => signal.aborted)).toEqual([false]);
+    await peer.close();
+  });
+
   it('answers a timeout error and aborts the handler signal when the time is up', async () => {
     const server = createServer({ name: 't', version: '1', logger: silent });
     const m = metrics({ defaultMetrics: false });

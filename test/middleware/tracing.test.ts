@@ -7,8 +7,16 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, createServer, ToolError, timeout, tracing } from '../../src/index.js';
+import {
+  createLogger,
+  createMemoryPair,
+  createServer,
+  ToolError,
+  timeout,
+  tracing,
+} from '../../src/index.js';
 import { connectV1, connectV2 } from '../fixtures/clients.js';
+import { envelope } from '../fixtures/raw.js';
 
 const exporter = new InMemorySpanExporter();
 const contextManager = new AsyncLocalStorageContextManager();
@@ -69,6 +77,38 @@ describe('tracing()', () => {
     const child = spans.find((s) => s.name === 'db.query')!;
     expect(child.spanContext().traceId).toBe(request.spanContext().traceId);
     expect(child.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+  });
+
+  it('answers outside the request’s span: a request sent on hearing the answer starts its own trace', async () => {
+    const s = server();
+    const [client, side] = createMemoryPair();
+    await s.connect(side);
+    const answered = new Promise<void>((resolve) => {
+      client.onmessage = (m: any) => {
+        // Sent from the callback that hears the first answer, in whatever context that runs.
+        if (m.id === 1)
+          void client.send({
+            jsonrpc: '2.0',
+            id: 2,
+            method: 'tools/call',
+            params: { name: 'lookup', arguments: {}, _meta: envelope() },
+          } as never);
+        if (m.id === 2) resolve();
+      };
+    });
+    await client.start();
+    await client.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'lookup', arguments: {}, _meta: envelope() },
+    } as never);
+    await answered;
+    const requests = exporter.getFinishedSpans().filter((span) => span.name === 'tools/call lookup');
+    expect(requests).toHaveLength(2);
+    expect(requests[0].spanContext().traceId).not.toBe(requests[1].spanContext().traceId);
+    expect(requests.map((span) => span.parentSpanContext)).toEqual([undefined, undefined]);
+    await client.close();
   });
 
   it('continues the trace named by traceparent in _meta', async () => {
