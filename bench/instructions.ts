@@ -1,0 +1,164 @@
+/**
+ * Instructions a request, counted by valgrind's callgrind: what throughput on a busy machine cannot
+ * tell apart (a change of a few percent) repeats here to ~0.2 %. The HTTP bench server runs under
+ * callgrind with instrumentation off while autocannon sends it WARMUP requests (the JIT settles),
+ * then on for REQUESTS more; the count over those, divided by REQUESTS, is a run's figure. Each
+ * variant runs RUNS times in a fresh process: most runs agree within 0.5 %, but now and then one
+ * lands a few percent off (the JIT decided differently), so the median is printed, with the range.
+ *
+ *   npm run bench:instructions                        # bare, full observability, production stack
+ *   INSTR_ONLY=obs npm run bench:instructions         # variants whose name contains "obs"
+ *   INSTR_WARMUP=20000 INSTR_REQUESTS=10000 INSTR_RUNS=3   # the defaults
+ *
+ * Needs valgrind (Debian: `apt-get install valgrind`). A run takes about a minute. The JIT's
+ * functions have no names in callgrind's output; `--perf-basic-prof-only-functions` writes
+ * /tmp/perf-<pid>.map, which names them (docs/performance.md, "Counting instructions").
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { SignJWT } from 'jose';
+
+const WARMUP = Number(process.env.INSTR_WARMUP ?? 20_000);
+const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 10_000);
+const RUNS = Math.max(1, Number(process.env.INSTR_RUNS ?? 3));
+const only = process.env.INSTR_ONLY;
+
+const SECRET = randomBytes(32).toString('hex');
+const TOKEN = await new SignJWT({ scope: 'tools' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setSubject('bench')
+  .setIssuer('https://bench.test')
+  .setAudience('bench')
+  .setExpirationTime('1h')
+  .sign(new TextEncoder().encode(SECRET));
+
+const VARIANTS: { name: string; env: Record<string, string>; auth?: boolean }[] = [
+  { name: 'bare', env: {} },
+  { name: 'obs (logging, metrics, tracing)', env: { OBSERVE: '1' } },
+  { name: 'production stack', env: { PRODUCTION: '1', BENCH_JWT_SECRET: SECRET }, auth: true },
+];
+
+const BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: {
+    name: 'echo',
+    arguments: { text: 'hello' },
+    _meta: {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    },
+  },
+});
+
+function headers(auth: boolean): Record<string, string> {
+  const h: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'tools/call',
+    'mcp-name': 'echo',
+  };
+  if (auth) h.authorization = `Bearer ${TOKEN}`;
+  return h;
+}
+
+async function send(port: number, amount: number, auth: boolean): Promise<number> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/mcp`,
+    method: 'POST',
+    headers: headers(auth),
+    body: BODY,
+    connections: 16,
+    amount,
+    timeout: 60,
+  });
+  return result['2xx'];
+}
+
+function control(args: string[]): void {
+  execFileSync('callgrind_control', args, { stdio: 'ignore' });
+}
+
+async function measure(script: string, variant: (typeof VARIANTS)[number]): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-instr-'));
+  const child: ChildProcess = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(dir, 'out.%p')}`,
+      process.execPath,
+      '--perf-basic-prof-only-functions',
+      script,
+    ],
+    {
+      env: { ...process.env, ...variant.env, PORT: '0', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stderr?.resume();
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('server did not start under valgrind')), 120_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        const m = /ready (\d+)/.exec(d.toString());
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    const pid = String(child.pid);
+    await send(port, WARMUP, variant.auth === true);
+    control(['-i', 'on', pid]);
+    const ok = await send(port, REQUESTS, variant.auth === true);
+    control(['-i', 'off', pid]);
+    control(['-d', pid]);
+    if (ok !== REQUESTS) throw new Error(`${variant.name}: ${ok} of ${REQUESTS} requests answered 2xx`);
+    // The dump holds the measured window (the largest file: the final one at exit is near empty).
+    const files = readdirSync(dir).map((f) => join(dir, f));
+    const dump = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    const totals = /^totals:\s+(\d+)/m.exec(readFileSync(dump, 'utf8'));
+    if (!totals) throw new Error(`${variant.name}: no totals in ${dump}`);
+    return Number(totals[1]) / REQUESTS;
+  } finally {
+    child.kill();
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.error('valgrind is not installed (Debian: apt-get install valgrind)');
+  process.exit(1);
+}
+const script = 'bench/.build/instructions-rampart.mjs';
+await build({
+  entryPoints: ['bench/servers/http-rampart.ts'],
+  outfile: script,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+});
+const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
+console.log(`| variant | instructions a tools/call, median of ${RUNS} (range) |`);
+console.log('| --- | ---: |');
+for (const variant of VARIANTS) {
+  if (only && !variant.name.includes(only)) continue;
+  const runs: number[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await measure(script, variant));
+  runs.sort((a, b) => a - b);
+  const median = runs[Math.floor(runs.length / 2)];
+  console.log(`| ${variant.name} | ${k(median)} (${k(runs[0])}–${k(runs[runs.length - 1])}) |`);
+}
