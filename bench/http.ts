@@ -15,24 +15,16 @@
  * RSS is read from /proc after the rounds and again after a last tools/call phase.
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { build } from 'esbuild';
-import { SignJWT } from 'jose';
 import { pinned, spawnServer } from './cores.js';
+import { ACCEPT, benchJwt, bundle, MODERN_META, readyPort } from './http-common.js';
 import { wsLoad } from './websocket.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const root = fileURLToPath(new URL('..', import.meta.url));
-const MODERN_META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
-const ACCEPT = 'application/json, text/event-stream';
 
 type Era = 'modern' | 'legacy-session' | 'legacy-stateless' | 'raw';
 interface Target {
@@ -46,15 +38,8 @@ interface Target {
   auth?: boolean;
 }
 
-/** The production row's JWT: HS256 on a per-run secret, signed here, verified by the server. */
-const JWT_SECRET = randomBytes(32).toString('hex');
-const BENCH_TOKEN = await new SignJWT({ scope: 'tools' })
-  .setProtectedHeader({ alg: 'HS256' })
-  .setSubject('bench')
-  .setIssuer('https://bench.test')
-  .setAudience('bench')
-  .setExpirationTime('1h')
-  .sign(new TextEncoder().encode(JWT_SECRET));
+/** The production row's JWT. */
+const { secret: JWT_SECRET, token: BENCH_TOKEN } = await benchJwt();
 
 const TARGETS: Target[] = [
   { name: 'raw node:http echo (ceiling)', script: 'bench/servers/http-raw.ts', era: 'raw', noList: true },
@@ -94,38 +79,12 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-/**
- * Servers run as plain JavaScript bundles (dependencies left external), so neither start-up
- * transforms nor a loader's memory count against anyone.
- */
-async function bundle(script: string): Promise<string> {
-  const outfile = `bench/.build/${script.split('/').pop()!.replace(/\.ts$/, '.mjs')}`;
-  await build({
-    entryPoints: [script],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-  });
-  return outfile;
-}
-
 async function startServer(target: Target): Promise<{ child: ChildProcess; port: number }> {
   const args = [await bundle(target.script)];
   const env = { ...process.env, ...target.env, PORT: '0', LOG_LEVEL: 'warn' };
   const child = spawnServer(args, { cwd: root, env });
   child.stderr?.resume();
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${target.name} did not start`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      const m = /ready (\d+)/.exec(d.toString());
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
+  const port = await readyPort(child, target.name, 20_000);
   return { child, port };
 }
 

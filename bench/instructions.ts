@@ -1,10 +1,11 @@
 /**
  * Instructions a request, counted by valgrind's callgrind: what throughput on a busy machine cannot
- * tell apart (a change of a few percent) repeats here to ~0.2 %. The HTTP bench server runs under
+ * tell apart (a change of a few percent) mostly repeats here to within 0.5 %. The HTTP bench server runs under
  * callgrind with instrumentation off while autocannon sends it WARMUP requests (the JIT settles),
  * then on for REQUESTS more; the count over those, divided by REQUESTS, is a run's figure. Each
  * variant runs RUNS times in a fresh process: most runs agree within 0.5 %, but now and then one
- * lands a few percent off (the JIT decided differently), so the median is printed, with the range.
+ * lands a few percent off, and about one in a dozen 20 % or more (the JIT or the collector decided
+ * differently), so the median is printed, with the range.
  *
  *   npm run bench:instructions                        # bare, full observability, production stack
  *   INSTR_ONLY=obs npm run bench:instructions         # variants whose name contains "obs"
@@ -15,27 +16,18 @@
  * /tmp/perf-<pid>.map, which names them (docs/performance.md, "Counting instructions").
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { build } from 'esbuild';
-import { SignJWT } from 'jose';
+import { ACCEPT, benchJwt, bundle, MODERN_META, readyPort } from './http-common.js';
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 20_000);
 const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 10_000);
 const RUNS = Math.max(1, Number(process.env.INSTR_RUNS ?? 3));
 const only = process.env.INSTR_ONLY;
 
-const SECRET = randomBytes(32).toString('hex');
-const TOKEN = await new SignJWT({ scope: 'tools' })
-  .setProtectedHeader({ alg: 'HS256' })
-  .setSubject('bench')
-  .setIssuer('https://bench.test')
-  .setAudience('bench')
-  .setExpirationTime('1h')
-  .sign(new TextEncoder().encode(SECRET));
+const { secret: SECRET, token: TOKEN } = await benchJwt();
 
 const VARIANTS: { name: string; env: Record<string, string>; auth?: boolean }[] = [
   { name: 'bare', env: {} },
@@ -50,18 +42,14 @@ const BODY = JSON.stringify({
   params: {
     name: 'echo',
     arguments: { text: 'hello' },
-    _meta: {
-      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-      'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
-      'io.modelcontextprotocol/clientCapabilities': {},
-    },
+    _meta: MODERN_META,
   },
 });
 
 function headers(auth: boolean): Record<string, string> {
   const h: Record<string, string> = {
     'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
+    accept: ACCEPT,
     'mcp-protocol-version': '2026-07-28',
     'mcp-method': 'tools/call',
     'mcp-name': 'echo',
@@ -106,16 +94,7 @@ async function measure(script: string, variant: (typeof VARIANTS)[number]): Prom
   );
   child.stderr?.resume();
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('server did not start under valgrind')), 120_000);
-      child.stdout?.on('data', (d: Buffer) => {
-        const m = /ready (\d+)/.exec(d.toString());
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
+    const port = await readyPort(child, `${variant.name} under valgrind`, 120_000);
     const pid = String(child.pid);
     await send(port, WARMUP, variant.auth === true);
     control(['-i', 'on', pid]);
@@ -142,15 +121,8 @@ try {
   console.error('valgrind is not installed (Debian: apt-get install valgrind)');
   process.exit(1);
 }
-const script = 'bench/.build/instructions-rampart.mjs';
-await build({
-  entryPoints: ['bench/servers/http-rampart.ts'],
-  outfile: script,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  packages: 'external',
-});
+// Its own bundle, so that a bench:http running meanwhile is not rebuilt under it.
+const script = await bundle('bench/servers/http-rampart.ts', 'bench/.build/instructions-rampart.mjs');
 const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
 console.log(`| variant | instructions a tools/call, median of ${RUNS} (range) |`);
 console.log('| --- | ---: |');

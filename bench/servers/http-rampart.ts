@@ -21,12 +21,12 @@ import { EXTRA_TOOLS, echo, echoSchema, port } from './tools.js';
 // PRODUCTION=1 turns on auth, rateLimit and timeout (with full observability); PRODUCTION=auth,timeout
 // (say) only those; OBSERVE=1 all three observability parts, OBSERVE=logging,metrics only those — to
 // price each one.
-const guard = process.env.PRODUCTION === '1' ? 'auth,rateLimit,timeout' : (process.env.PRODUCTION ?? '');
-const parts =
-  process.env.OBSERVE === '1' || process.env.PRODUCTION === '1'
-    ? 'logging,metrics,tracing'
-    : (process.env.OBSERVE ?? '');
-const on = (part: string) => parts.split(',').includes(part) || guard.split(',').includes(part);
+const fullProduction = process.env.PRODUCTION === '1';
+const guard = fullProduction ? 'auth,rateLimit,timeout' : (process.env.PRODUCTION ?? '');
+const observe =
+  process.env.OBSERVE === '1' || fullProduction ? 'logging,metrics,tracing' : (process.env.OBSERVE ?? '');
+const parts = new Set([...observe.split(','), ...guard.split(',')]);
+const on = (part: string) => parts.has(part);
 const logger = on('logging')
   ? createLogger({ level: 'info', destination: new BatchedDestination(openSync('/dev/null', 'w')) })
   : createLogger({ level: 'warn' });
