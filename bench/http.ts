@@ -12,6 +12,9 @@
  * minute, so the ceiling stays up for the whole run and each row, started alone next to it, runs its
  * c=32 tools/call phase BENCH_ROUNDS times (default 5) alternating with the ceiling's: the row
  * reports its median, and its ratio to the ceiling is the median of the ratios of adjacent phases.
+ * In each of those the ceiling is sent the row's own request, byte for byte (the raw echo ignores
+ * the MCP headers, the session id, the bearer token and `_meta`, but still receives and parses
+ * them), so that a ratio measures the server, not the size of its request.
  * RSS is read from /proc after the rounds and again after a last tools/call phase.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -92,7 +95,8 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; port:
 async function requestFor(target: Target, url: string, method: string, params: Record<string, unknown>) {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT };
   if (target.auth) headers.authorization = `Bearer ${BENCH_TOKEN}`;
-  if (target.era === 'modern') {
+  // The ceiling's own request is the 2026-07-28 one, byte for byte the bare row's.
+  if (target.era === 'modern' || target.era === 'raw') {
     headers['mcp-protocol-version'] = '2026-07-28';
     headers['mcp-method'] = method;
     if (typeof params.name === 'string') headers['mcp-name'] = params.name;
@@ -205,6 +209,9 @@ interface Run {
   rss?: number;
 }
 
+const sameRequest = (a: Run['call'], b: Run['call']) =>
+  a.body === b.body && JSON.stringify(a.headers) === JSON.stringify(b.headers);
+
 async function prepare(target: Target): Promise<Run> {
   const { child, port } = await startServer(target);
   const url = `http://127.0.0.1:${port}/mcp`;
@@ -228,8 +235,11 @@ try {
     try {
       run.c1 = await load(run.url, 1, run.call);
       for (let round = 0; round < ROUNDS; round++) {
-        const base = await load(ceiling.url, 32, ceiling.call);
-        ceiling.c32.push(base);
+        // The ceiling is sent this row's own request (headers and body), so the ratio prices what the
+        // server does with it, not a difference in what it was sent.
+        const base = await load(ceiling.url, 32, run.call);
+        // The ceiling's own row reports the phases sent its own request (the bare row's).
+        if (sameRequest(run.call, ceiling.call)) ceiling.c32.push(base);
         run.beside.push(base.rps);
         run.c32.push(await load(run.url, 32, run.call));
       }
@@ -246,6 +256,7 @@ try {
     process.stderr.write(`measured ${target.name}\n`);
   }
   ceiling.again = await load(ceiling.url, 32, ceiling.call);
+  if (ceiling.c32.length === 0) ceiling.c32.push(ceiling.again);
   ceiling.rssAfterCall = ceiling.rss = rssMb(ceiling.child.pid!);
 } finally {
   ceiling.child.kill('SIGKILL');
@@ -273,7 +284,7 @@ for (const r of runs) {
     `| ${r.target.name} | ${fmt(r.c1!.rps)} | ${r.c1!.mean.toFixed(3)} | ${r.c1!.p99} | ${fmt(c32)} | ${mean.toFixed(3)} | ${p99} | ${r.list ? fmt(r.list.rps) : '—'} | ${r.rssAfterCall!.toFixed(0)} (${r.rss!.toFixed(0)}) | ${Math.round(vsCeiling(r) * 100)} % | ${(c32 / rate(v2)).toFixed(1)}× | ${errors} |`,
   );
 }
-console.log('\nc=32 rounds, req/s (the ceiling beside each in brackets):');
+console.log("\nc=32 rounds, req/s (the ceiling beside each, sent that row's request, in brackets):");
 for (const r of runs.slice(1)) {
   const rounds = r.c32.map((p, i) => `${fmt(p.rps)} (${fmt(r.beside[i])})`).join(' / ');
   console.log(`- ${r.target.name}: ${rounds}`);
