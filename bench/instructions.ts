@@ -1,11 +1,10 @@
 /**
  * Instructions a request, counted by valgrind's callgrind: what throughput on a busy machine cannot
- * tell apart (a change of a few percent) mostly repeats here to within 0.5 %. The HTTP bench server runs under
+ * tell apart (a change of a few percent) mostly repeats here. The HTTP bench server runs under
  * callgrind with instrumentation off while autocannon sends it WARMUP requests (the JIT settles),
- * then on for REQUESTS more; the count over those, divided by REQUESTS, is a run's figure. Each
- * variant runs RUNS times in a fresh process: most runs agree within 0.5 %, but now and then one
- * lands a few percent off, and about one in a dozen 20 % or more (the JIT or the collector decided
- * differently), so the median is printed, with the range.
+ * then on for REQUESTS more on the same connections; the count over those, divided by REQUESTS, is
+ * a run's figure. Each variant runs RUNS times in a fresh process, and the median is printed, with
+ * the range.
  *
  *   npm run bench:instructions                        # the raw echo, bare, full observability, production stack
  *   INSTR_ONLY=obs npm run bench:instructions         # variants whose name contains "obs"
@@ -15,7 +14,7 @@
  * functions have no names in callgrind's output; `--perf-basic-prof-only-functions` writes
  * /tmp/perf-<pid>.map, which names them (docs/performance.md, "Counting instructions").
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,21 +59,59 @@ function headers(auth: boolean): Record<string, string> {
   return h;
 }
 
-async function send(port: number, amount: number, auth: boolean): Promise<number> {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/mcp`,
-    method: 'POST',
-    headers: headers(auth),
-    body: BODY,
-    connections: 16,
-    amount,
-    timeout: 60,
-  });
-  return result['2xx'];
+/** Runs callgrind_control without waiting for it: the load goes on meanwhile. */
+function control(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile('callgrind_control', args, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
-function control(args: string[]): void {
-  execFileSync('callgrind_control', args, { stdio: 'ignore' });
+/**
+ * Sends WARMUP requests, then turns instrumentation on, lets REQUESTS more be answered, and turns
+ * it off, all over the same 16 connections and without pausing the load; returns how many answers
+ * fell inside the window. Pausing the load to switch would leave the server idle in `epoll_wait`,
+ * where valgrind reads no commands until a timer wakes it: the keep-alive timeout, which closes the
+ * connections, and the new ones autocannon opens make V8 deoptimise and recompile much of Node's
+ * HTTP path (new hidden classes) inside the window — up to a fifth of a request's count, and most
+ * of the variation between runs. A switch takes effect somewhere between the command being sent and
+ * its exit (a few dozen answers apart), so each edge is taken halfway between.
+ */
+async function send(port: number, auth: boolean, pid: string): Promise<number> {
+  let answered = 0;
+  const edges: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${port}/mcp`,
+        method: 'POST',
+        headers: headers(auth),
+        body: BODY,
+        connections: 16,
+        // Ends sooner, when the window closes; this only bounds it.
+        amount: WARMUP + 3 * REQUESTS,
+        timeout: 60,
+      },
+      (err, done) => (err ? reject(err) : resolve(done)),
+    );
+    const edge = (args: string[], then?: () => void) => {
+      edges.push(answered);
+      control(args).then(() => {
+        edges.push(answered);
+        then?.();
+      }, reject);
+    };
+    instance.on('response', () => {
+      answered++;
+      if (answered === WARMUP) edge(['-i', 'on', pid]);
+      else if (edges.length === 2 && answered === edges[1] + REQUESTS) {
+        edge(['-i', 'off', pid], () => instance.stop());
+      }
+    });
+  });
+  if (edges.length !== 4) throw new Error(`the load ended before the window closed (${answered} answers)`);
+  const [onSent, onDone, offSent, offDone] = edges;
+  if (result.non2xx > 0) throw new Error(`${result.non2xx} of ${answered} answers were not 2xx`);
+  return (offSent + offDone - onSent - onDone) / 2;
 }
 
 async function measure(script: string, variant: (typeof VARIANTS)[number]): Promise<number> {
@@ -87,6 +124,10 @@ async function measure(script: string, variant: (typeof VARIANTS)[number]): Prom
       `--callgrind-out-file=${join(dir, 'out.%p')}`,
       process.execPath,
       '--perf-basic-prof-only-functions',
+      // The JIT compiles on the main thread, when a function is found hot: under valgrind, which
+      // runs one thread at a time, a background compile could otherwise land long after, inside
+      // the window.
+      '--no-concurrent-recompilation',
       script,
     ],
     {
@@ -98,18 +139,14 @@ async function measure(script: string, variant: (typeof VARIANTS)[number]): Prom
   try {
     const port = await readyPort(child, `${variant.name} under valgrind`, 120_000);
     const pid = String(child.pid);
-    await send(port, WARMUP, variant.auth === true);
-    control(['-i', 'on', pid]);
-    const ok = await send(port, REQUESTS, variant.auth === true);
-    control(['-i', 'off', pid]);
-    control(['-d', pid]);
-    if (ok !== REQUESTS) throw new Error(`${variant.name}: ${ok} of ${REQUESTS} requests answered 2xx`);
+    const measured = await send(port, variant.auth === true, pid);
+    await control(['-d', pid]);
     // The dump holds the measured window (the largest file: the final one at exit is near empty).
     const files = readdirSync(dir).map((f) => join(dir, f));
     const dump = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
     const totals = /^totals:\s+(\d+)/m.exec(readFileSync(dump, 'utf8'));
     if (!totals) throw new Error(`${variant.name}: no totals in ${dump}`);
-    return Number(totals[1]) / REQUESTS;
+    return Number(totals[1]) / measured;
   } finally {
     child.kill();
     await new Promise((r) => child.once('exit', r));
@@ -127,7 +164,9 @@ try {
 const script = await bundle('bench/servers/http-rampart.ts', 'bench/.build/instructions-rampart.mjs');
 const rawScript = await bundle('bench/servers/http-raw.ts', 'bench/.build/instructions-raw.mjs');
 const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
-console.log(`| variant | instructions a tools/call, median of ${RUNS} (range) | ceiling's over the variant's |`);
+console.log(
+  `| variant | instructions a tools/call, median of ${RUNS} (range) | ceiling's over the variant's |`,
+);
 console.log('| --- | ---: | ---: |');
 let ceiling: number | undefined;
 for (const variant of VARIANTS) {
