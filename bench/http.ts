@@ -235,8 +235,6 @@ try {
     try {
       run.c1 = await load(run.url, 1, run.call);
       for (let round = 0; round < ROUNDS; round++) {
-        // The ceiling is sent this row's own request (headers and body), so the ratio prices what the
-        // server does with it, not a difference in what it was sent.
         const base = await load(ceiling.url, 32, run.call);
         // The ceiling's own row reports the phases sent its own request (the bare row's).
         if (sameRequest(run.call, ceiling.call)) ceiling.c32.push(base);

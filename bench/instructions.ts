@@ -2,8 +2,9 @@
  * Instructions a request, counted by valgrind's callgrind: what throughput on a busy machine cannot
  * tell apart (a change of a few percent) mostly repeats here. The HTTP bench server runs under
  * callgrind with instrumentation off while autocannon sends it WARMUP requests (the JIT settles),
- * then on for REQUESTS more on the same connections; the count over those, divided by REQUESTS, is
- * a run's figure. Each variant runs RUNS times in a fresh process, and the median is printed, with
+ * then on for REQUESTS more on the same connections; the count over the window, divided by the
+ * answers that fell inside it (REQUESTS, give or take the few dozen around each switch), is a run's
+ * figure. Each variant runs RUNS times in a fresh process, and the median is printed, with
  * the range.
  *
  *   npm run bench:instructions                        # the raw echo, bare, full observability, production stack
