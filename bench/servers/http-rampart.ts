@@ -2,7 +2,8 @@
  * HTTP benchmark server: Rampart (both eras on one endpoint). With OBSERVE=1 it runs the full
  * observability stack: logging() at info to /dev/null, metrics(), tracing() with no SDK registered.
  * With PRODUCTION=1 it adds auth() with a JWT (HS256, BENCH_JWT_SECRET), a high per-principal
- * rateLimit() and a timeout(): the full production stack.
+ * rateLimit() and a timeout(): the full production stack. BATCH_RESPONSES=1 turns on the host's
+ * `batchResponses`.
  */
 import { openSync } from 'node:fs';
 import {
@@ -46,5 +47,11 @@ if (on('timeout')) server.use(timeout({ ms: 10_000 }));
 server.tool('echo', { inputSchema: echoSchema }, echo);
 for (const t of EXTRA_TOOLS)
   server.tool(t.name, { description: t.description, inputSchema: t.schema }, () => t.name);
-const host = await server.listen({ port, host: '127.0.0.1', legacySse: false, metrics: prometheus });
+const host = await server.listen({
+  port,
+  host: '127.0.0.1',
+  legacySse: false,
+  metrics: prometheus,
+  batchResponses: process.env.BATCH_RESPONSES === '1',
+});
 console.log(`ready ${host.port}`);

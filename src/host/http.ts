@@ -14,7 +14,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../protocol/jsonrpc.js';
 import type { McpServer, RouteHandler } from '../server/server.js';
-import { fetchExchange, type HttpExchange, nodeExchange } from '../transports/http/exchange.js';
+import {
+  endPendingResponses,
+  fetchExchange,
+  type HttpExchange,
+  nodeExchange,
+} from '../transports/http/exchange.js';
 import { LegacySse, type LegacySseOptions } from '../transports/http/legacy-sse.js';
 import {
   failSafe,
@@ -46,6 +51,14 @@ export interface HttpOptions extends StreamableHttpOptions {
   allowedOrigins?: string[];
   /** The WebSocket endpoint (`/ws`); `false` turns it off. Default on when `ws` is installed. */
   websocket?: WebSocketOptions | false;
+  /**
+   * Write whole (non-streamed) responses together at the end of the event-loop pass that made them,
+   * which wakes each client once a pass rather than once a response: less kernel time under heavy
+   * load (4–8 % more throughput measured over loopback), for at most one pass of added latency and
+   * a young generation that grows to its maximum under load (~12 MB more RSS). Node adapters only.
+   * Default false.
+   */
+  batchResponses?: boolean;
 }
 
 export interface ListenOptions extends HttpOptions {
@@ -256,8 +269,9 @@ export class HttpRouter {
 /** A Node `(req, res)` handler for Express, Fastify or plain `node:http`. Reads `req.body` if a framework parsed it. */
 export function nodeHandler(server: McpServer<any>, options: HttpOptions = {}) {
   const router = new HttpRouter(server, options);
+  const batched = options.batchResponses === true;
   const handler = (req: IncomingMessage & { body?: unknown }, res: ServerResponse): void => {
-    router.serve(nodeExchange(req, res, req.body));
+    router.serve(nodeExchange(req, res, req.body, batched));
   };
   return Object.assign(handler, { router, close: (drainMs?: number) => router.close(drainMs) });
 }
@@ -280,9 +294,10 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
   const router = new HttpRouter(server, options, host);
   const keepAliveMs = options.keepAliveTimeoutMs ?? 5_000;
   let idle: IdleConnections | undefined;
+  const batched = options.batchResponses === true;
   const http = createHttpServer((req, res) => {
     idle?.hint(res);
-    router.serve(nodeExchange(req, res));
+    router.serve(nodeExchange(req, res, undefined, batched));
   });
   http.requestTimeout = options.requestTimeoutMs ?? 30_000;
   http.headersTimeout = options.headersTimeoutMs ?? 10_000;
@@ -327,6 +342,8 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
           clearInterval(sweeper);
           idle?.stop();
         }
+        // Answers made but not yet written (the current pass's) leave before their connections close.
+        endPendingResponses();
         http.closeAllConnections();
         await closed;
       })();
