@@ -46,6 +46,13 @@ export async function bundle(script: string, outfile?: string): Promise<string> 
   return out;
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** The port a bench server reports (`ready <port>` on stdout), or a rejection after `timeoutMs`. */
 export function readyPort(child: ChildProcess, name: string, timeoutMs: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {

@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { pinned, spawnServer } from './cores.js';
-import { ACCEPT, benchJwt, bundle, MODERN_META, readyPort } from './http-common.js';
+import { ACCEPT, benchJwt, bundle, MODERN_META, median, readyPort } from './http-common.js';
 import { wsLoad } from './websocket.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -186,12 +186,6 @@ async function measureWs() {
     child.kill('SIGKILL');
   }
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** A started server, its requests, and what was measured of it. */
 interface Run {

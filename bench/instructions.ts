@@ -20,7 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ACCEPT, benchJwt, bundle, MODERN_META, readyPort } from './http-common.js';
+import { ACCEPT, benchJwt, bundle, MODERN_META, median, readyPort } from './http-common.js';
 
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 20_000);
 const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 10_000);
@@ -175,9 +175,9 @@ for (const variant of VARIANTS) {
   const runs: number[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await measure(variant.raw ? rawScript : script, variant));
   runs.sort((a, b) => a - b);
-  const median = runs[Math.floor(runs.length / 2)];
-  if (variant.raw) ceiling = median;
+  const middle = median(runs);
+  if (variant.raw) ceiling = middle;
   // What bench:http's "vs ceiling" would read if time went as instructions do.
-  const ratio = ceiling === undefined ? '—' : `${Math.round((ceiling / median) * 100)} %`;
-  console.log(`| ${variant.name} | ${k(median)} (${k(runs[0])}–${k(runs[runs.length - 1])}) | ${ratio} |`);
+  const ratio = ceiling === undefined ? '—' : `${Math.round((ceiling / middle) * 100)} %`;
+  console.log(`| ${variant.name} | ${k(middle)} (${k(runs[0])}–${k(runs[runs.length - 1])}) | ${ratio} |`);
 }
