@@ -8,8 +8,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, createServer, type HttpHost } from '../../src/index.js';
-import { endPendingResponses, nodeExchange } from '../../src/transports/http/exchange.js';
+import { createLogger, createServer, type HttpHost, nodeHandler } from '../../src/index.js';
+import { nodeExchange } from '../../src/transports/http/exchange.js';
 import { envelope } from '../fixtures/raw.js';
 
 const hosts: HttpHost[] = [];
@@ -119,36 +119,84 @@ describe('batched responses', () => {
     expect(seen.finishStore).toBe('request /now');
   });
 
-  it('throws a bad header to the caller at once, and queues nothing', async () => {
-    let thrown: unknown;
-    const http = createHttpServer((req, res) => {
-      const ex = nodeExchange(req, res, undefined, true);
-      try {
-        ex.respond(200, { 'x-bad': 'a\nb' }, 'never');
-      } catch (err) {
-        thrown = err;
-      }
-      endPendingResponses();
-      res.statusCode = 500;
-      res.end('fallback');
+  for (const batched of [true, false]) {
+    it(`throws a bad header to the caller at once, leaving it free to answer otherwise (batched: ${batched})`, async () => {
+      let thrown: unknown;
+      let respondedAfterThrow: boolean | undefined;
+      const http = createHttpServer((req, res) => {
+        const ex = nodeExchange(req, res, undefined, batched);
+        try {
+          ex.respond(200, { 'x-bad': 'a\nb' }, 'never');
+        } catch (err) {
+          thrown = err;
+          respondedAfterThrow = ex.responded;
+          ex.respond(500, { 'content-type': 'text/plain' }, 'fallback');
+        }
+      });
+      servers.push(http);
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const { port } = http.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/`);
+      expect(response.status).toBe(500);
+      expect(await response.text()).toBe('fallback');
+      expect((thrown as NodeJS.ErrnoException).code).toBe('ERR_INVALID_CHAR');
+      expect(respondedAfterThrow).toBe(false);
     });
-    servers.push(http);
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const { port } = http.address() as AddressInfo;
-    const response = await fetch(`http://127.0.0.1:${port}/`);
-    expect(response.status).toBe(500);
-    expect(await response.text()).toBe('fallback');
-    expect((thrown as NodeJS.ErrnoException).code).toBe('ERR_INVALID_CHAR');
+  }
+
+  it('writes a listing (a response in pieces) whole', async () => {
+    const host = await start(true);
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/list',
+      params: { _meta: envelope() },
+    });
+    const text = post(body).replace(
+      'Mcp-Method: tools/call\r\nMcp-Name: echo\r\n',
+      'Mcp-Method: tools/list\r\n',
+    );
+    const received = await exchange(host.port, text, 1);
+    const json = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4));
+    expect(json.id).toBe(3);
+    expect(json.result.tools.map((t: { name: string }) => t.name)).toEqual(['echo']);
   });
 
-  it('writes an answer made as the host closes before closing its connection', async () => {
+  it('writes the answers made as the host closes, pipelined ones too, before closing connections', async () => {
     const host = await start(true);
     hosts.splice(hosts.indexOf(host), 1);
-    const answer = exchange(host.port, post(call(7, 'last', 60)), 1);
+    const text = [7, 8, 9].map((i) => post(call(i, `last${i}`, 60))).join('');
+    const answers = exchange(host.port, text, 3);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await host.close(2_000);
+    const received = await answers;
+    expect(received.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3);
+    for (const i of [7, 8, 9]) expect(received).toContain(`"text":"last${i}"`);
+  });
+
+  it("nodeHandler's close() writes the answers it holds", async () => {
+    const server = createServer({ name: 'batch', version: '1', logger: createLogger({ level: 'silent' }) });
+    server.tool('slow', { inputSchema: { type: 'object' } }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return 'done';
+    });
+    const handler = nodeHandler(server, { batchResponses: true });
+    const http = createHttpServer(handler);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { port } = http.address() as AddressInfo;
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'slow', arguments: {}, _meta: envelope() },
+    });
+    const answer = exchange(port, post(body).replace('Mcp-Name: echo', 'Mcp-Name: slow'), 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await handler.close(2_000);
+    http.closeAllConnections();
+    http.close();
     const received = await answer;
     expect(received).toContain('HTTP/1.1 200 OK');
-    expect(received).toContain('"text":"last"');
+    expect(received).toContain('"text":"done"');
   });
 });

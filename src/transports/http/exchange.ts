@@ -32,7 +32,10 @@ export interface HttpExchange {
    * every promise costs, and AsyncLocalStorage makes each dearer. `done` must not throw.
    */
   readBody(limit: number, done: BodyCallback): void;
-  /** Runs `listener` once if the client goes away before the response is complete. */
+  /**
+   * Runs `listener` once if the client goes away before the response is complete (for a whole
+   * response, before it is made: once made, there is nothing left to abort).
+   */
   onAbort(listener: () => void): void;
   /** Sets a header on whatever response follows. */
   setHeader(name: string, value: string): void;
@@ -114,8 +117,8 @@ class EndBatch {
   private readonly bodies: Body[] = [];
   private count = 0;
   /**
-   * Run outside any request's async context (bound here, at start-up): the writes and what Node
-   * emits for them ('finish') belong to no request, not to the first of the pass.
+   * Run in the async context current when this module loaded (at start-up: none), not in the first
+   * request's of the pass: the writes and what Node emits for them ('finish') belong to no request.
    */
   private readonly run = AsyncResource.bind(() => this.endAll());
 
@@ -137,6 +140,9 @@ class EndBatch {
       try {
         endWith(res, body);
       } catch (err) {
+        // Nothing is left to answer with: the head went out with the error. Say so, and drop the
+        // connection (a client waits for an answer on it otherwise).
+        process.emitWarning(err as Error);
         res.destroy(err as Error);
       }
     }
@@ -146,9 +152,15 @@ class EndBatch {
 
 const batch = new EndBatch();
 
-/** Ends the responses `nodeExchange` holds for the end of the current I/O pass, now. */
-export function endPendingResponses(): void {
+/**
+ * Ends the responses `nodeExchange` holds for the end of the current I/O pass, now, and resolves
+ * once Node has written them and the responses pipelined behind them on the same connections (each
+ * waits for the one before it to finish, a tick later): before a closing server drops its
+ * connections.
+ */
+export function flushPendingResponses(): Promise<void> {
   batch.endAll();
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Runs `first`, then `second`. */
@@ -307,9 +319,11 @@ class NodeExchange implements HttpExchange {
    * the caller did) and pending headers join it.
    */
   respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void {
-    this.made();
     if (body !== undefined) headers['content-length'] = String(bytes ?? Buffer.byteLength(body));
+    // A head Node refuses (a bad header value) throws before anything counts as made: the caller
+    // can still answer with an error.
     this.res.writeHead(status, this.addPending(headers));
+    this.made();
     if (this.batched) batch.add(this.res, body);
     else this.res.end(body);
   }
@@ -320,10 +334,10 @@ class NodeExchange implements HttpExchange {
     pieces: readonly (string | Uint8Array)[],
     bytes: number,
   ): void {
-    this.made();
     headers['content-length'] = String(bytes);
     const res = this.res;
     res.writeHead(status, this.addPending(headers));
+    this.made();
     if (this.batched) batch.add(res, pieces);
     else endWith(res, pieces);
   }
