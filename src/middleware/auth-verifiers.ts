@@ -24,11 +24,29 @@ export interface ApiKey {
   scopes?: string[];
 }
 
-/** The invalid-token error, with the RFC 6750 error code in details (for the challenge). */
-export function invalidToken(description: string): UnauthorizedError {
-  return new UnauthorizedError(`Invalid token: ${description}`, {
+/** Refusals that may not hold a moment later (the keys could not be fetched, say): never cached. */
+const transient = new WeakSet<UnauthorizedError>();
+
+/**
+ * The invalid-token error, with the RFC 6750 error code in details (for the challenge). `lasting`
+ * false marks a refusal that says nothing about the token itself, which `auth()` does not remember.
+ */
+export function invalidToken(description: string, lasting = true): UnauthorizedError {
+  const err = new UnauthorizedError(`Invalid token: ${description}`, {
     details: { error: 'invalid_token', description },
   });
+  return lasting ? err : notLasting(err);
+}
+
+/** Marks a refusal as one `auth()` must not remember (see `invalidToken`). */
+export function notLasting(err: UnauthorizedError): UnauthorizedError {
+  transient.add(err);
+  return err;
+}
+
+/** Whether a refusal holds for its token whenever it comes again (see `invalidToken`). */
+export function isLasting(err: UnauthorizedError): boolean {
+  return !transient.has(err);
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
@@ -109,12 +127,16 @@ export function jwtVerifier(options: JwtOptions, defaultAudience: string | undef
     if (!looksLikeJwt(token)) return undefined;
     loaded ??= load();
     const { jose, key } = await loaded;
+    const tolerance = options.clockToleranceSec ?? 30;
+    // An expired token is refused before its signature is checked: refusing it grants nothing, and
+    // the check (WebCrypto, on the thread pool) costs tens of microseconds a token.
+    if (expired(jose, token, tolerance)) throw invalidToken('token expired');
     try {
       const { payload } = await jose.jwtVerify(token, key as never, {
         issuer: options.issuer,
         audience,
         algorithms: options.algorithms,
-        clockTolerance: options.clockToleranceSec ?? 30,
+        clockTolerance: tolerance,
         requiredClaims: ['exp'],
       });
       return {
@@ -126,10 +148,25 @@ export function jwtVerifier(options: JwtOptions, defaultAudience: string | undef
         extra: { claims: payload },
       };
     } catch (err) {
-      throw invalidToken(describeJoseError(err));
+      const description = describeJoseError(err);
+      throw invalidToken(description, description !== COULD_NOT_VERIFY);
     }
   };
 }
+
+/** Whether the token's `exp`, read without verifying it, passed more than `tolerance` seconds ago. */
+function expired(jose: typeof Jose, token: string, tolerance: number): boolean {
+  let exp: unknown;
+  try {
+    exp = jose.decodeJwt(token).exp;
+  } catch {
+    return false; // jwtVerify says what is wrong with it
+  }
+  return typeof exp === 'number' && exp <= Math.floor(Date.now() / 1000) - tolerance;
+}
+
+/** What a failure that is not the token's own reads as (a JWKS fetch that failed, say). */
+const COULD_NOT_VERIFY = 'token could not be verified';
 
 /** A short, safe reason from a jose error (never the token or key material). */
 function describeJoseError(err: unknown): string {
@@ -149,6 +186,6 @@ function describeJoseError(err: unknown): string {
     case 'ERR_JWS_INVALID':
       return 'malformed token';
     default:
-      return 'token could not be verified';
+      return COULD_NOT_VERIFY;
   }
 }

@@ -17,8 +17,10 @@ import {
   type ApiKey,
   apiKeyVerifier,
   invalidToken,
+  isLasting,
   type JwtOptions,
   jwtVerifier,
+  notLasting,
   type Verifier,
 } from './auth-verifiers.js';
 import type { Middleware } from './compose.js';
@@ -62,6 +64,15 @@ export interface AuthOptions {
   cacheSize?: number;
   /** How long a verified token is trusted before it is checked again (never past its expiry); 0 checks every request. Default 60 s. */
   cacheTtlMs?: number;
+  /**
+   * How long a refused credential is refused again, for the same reason, without being checked: a
+   * client retrying an expired or forged token costs a lookup rather than a signature check each time.
+   * Refusals that say nothing about the token (its keys could not be fetched) and those of a custom
+   * `verify` are not kept. 0 checks every request. Default 5 s.
+   */
+  rejectedCacheTtlMs?: number;
+  /** Refused credentials kept (see `rejectedCacheTtlMs`). Default 1 000. */
+  rejectedCacheSize?: number;
 }
 
 /** The middleware with its authenticator; `server.use()` installs both. */
@@ -92,6 +103,14 @@ class Verified {
   ) {}
 }
 
+/** A credential refused before, and why (a fresh error is made from it for each refusal). */
+class Refused {
+  constructor(
+    readonly credential: string,
+    readonly description: string,
+  ) {}
+}
+
 /** Characters of a credential that key the verified cache (its end: a signature's, a key's). */
 const KEY_CHARS = 24;
 
@@ -112,7 +131,16 @@ export function auth(options: AuthOptions): AuthMiddleware {
   if (options.jwt) verifiers.push(jwtVerifier(options.jwt, options.resource));
   if (options.verify) {
     const custom = options.verify;
-    verifiers.push(async (token, request) => custom(token, request));
+    // What a custom check refuses may be accepted a moment later (a token just issued, say): its
+    // refusals are not remembered.
+    verifiers.push(async (token, request) => {
+      try {
+        return await custom(token, request);
+      } catch (err) {
+        if (err instanceof UnauthorizedError) notLasting(err);
+        throw err;
+      }
+    });
   }
   if (verifiers.length === 0 && !options.anonymous) {
     throw new TypeError('auth: configure apiKeys, jwt or verify (or anonymous: true)');
@@ -125,6 +153,23 @@ export function auth(options: AuthOptions): AuthMiddleware {
     ttl: cacheTtlMs,
     ttlResolution: 0,
   });
+  const rejectedTtlMs = options.rejectedCacheTtlMs ?? 5_000;
+  const refused =
+    rejectedTtlMs > 0
+      ? new LRUCache<string, Refused>({
+          max: options.rejectedCacheSize ?? 1_000,
+          ttl: rejectedTtlMs,
+          ttlResolution: 0,
+        })
+      : undefined;
+  /** Fails with a token's refusal, remembering it (under the header it came in) when it lasts. */
+  const refuse = (header: string, err: unknown): never => {
+    if (refused !== undefined && err instanceof UnauthorizedError && isLasting(err)) {
+      const description = (err.details as { description?: unknown } | undefined)?.description;
+      if (typeof description === 'string') refused.set(cacheKey(header), new Refused(header, description));
+    }
+    return fail(err as UnauthorizedError);
+  };
   const hide = options.hideUnauthorized ?? true;
   const principals = new WeakMap<AuthInfo, string>();
   const localEnv = options.local?.env ?? 'RAMPART_AUTH_TOKEN';
@@ -149,7 +194,7 @@ export function auth(options: AuthOptions): AuthMiddleware {
       }
       return info;
     }
-    throw invalidToken('unknown credentials');
+    throw invalidToken('unknown credentials', options.verify === undefined);
   };
 
   const fail = (err: UnauthorizedError): never => {
@@ -167,11 +212,14 @@ export function auth(options: AuthOptions): AuthMiddleware {
     // A header seen and verified before answers at once: the same bytes, the same principal. (The
     // comparison is not constant-time; reaching it takes a live credential's last 24 characters,
     // and a Map keyed by the whole token compared strings just the same after a hash match.)
-    const hit = verified.get(cacheKey(header));
+    const key = cacheKey(header);
+    const hit = verified.get(key);
     if (hit !== undefined && hit.credential === header) return hit.info;
     const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
     if (!match) return fail(invalidToken('expected "Authorization: Bearer <token>"'));
-    return verifyToken(match[1], request, header).catch((err) => fail(err));
+    const before = refused?.get(key);
+    if (before !== undefined && before.credential === header) return fail(invalidToken(before.description));
+    return verifyToken(match[1], request, header).catch((err) => refuse(header, err));
   };
 
   /** The resource URI for a request: configured, else this host and path. */

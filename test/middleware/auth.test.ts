@@ -31,11 +31,14 @@ async function makeKey(kid: string): Promise<Key> {
   };
 }
 let published: Key[] = [];
+/** Requests the JWKS endpoint has served: each is a token checked against an unknown key id. */
+let jwksHits = 0;
 let jwks: Server;
 let jwksUrl: string;
 beforeAll(async () => {
   published = [await makeKey('k1')];
   jwks = createHttpServer((_req, res) => {
+    jwksHits++;
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ keys: published.map((k) => k.jwk) }));
   });
@@ -298,6 +301,72 @@ describe('auth() verified-token cache', () => {
     expect((await callToolModern(host.url, 'whoami', {}, { authorization: `Basic ${tail}` })).status).toBe(
       401,
     );
+  });
+});
+
+describe('auth() refused-credential cache', () => {
+  const refusal = async (res: Response) => {
+    expect(res.status).toBe(401);
+    return ((await res.json()) as { error: { message: string; data: { correlationId: string } } }).error;
+  };
+
+  it('refuses a token it refused before without checking it again, until rejectedCacheTtlMs passes', async () => {
+    const { host, metrics: m } = await start({ rejectedCacheTtlMs: 150 });
+    // Signed with a key the JWKS does not publish: each check fetches the JWKS again.
+    const stranger = bearer(await token(await makeKey('k9')));
+    const before = jwksHits;
+    const first = await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
+    expect(first.message).toMatch(/no key/);
+    const checked = jwksHits - before;
+    expect(checked).toBeGreaterThan(0);
+    const second = await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
+    expect(second.message).toBe(first.message);
+    expect(second.data.correlationId).not.toBe(first.data.correlationId);
+    expect(jwksHits - before).toBe(checked);
+    expect(await m.registry.metrics()).toContain('mcp_auth_failures_total{reason="invalid_token"} 2');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
+    expect(jwksHits - before).toBeGreaterThan(checked);
+  });
+
+  it('checks a refused token every time when rejectedCacheTtlMs is 0', async () => {
+    const { host } = await start({ rejectedCacheTtlMs: 0 });
+    const stranger = bearer(await token(await makeKey('k9')));
+    await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
+    const once = jwksHits;
+    await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
+    expect(jwksHits).toBeGreaterThan(once);
+  });
+
+  it('refuses an expired token before checking its signature', async () => {
+    const { host } = await start();
+    const impostor = await makeKey('k1');
+    const stale = bearer(await token(impostor, {}, { expiresIn: Math.floor(Date.now() / 1000) - 120 }));
+    expect((await refusal(await callToolModern(host.url, 'whoami', {}, stale))).message).toMatch(/expired/);
+  });
+
+  it('does not remember a refusal that says nothing about the token (its keys could not be fetched)', async () => {
+    const probe = createHttpServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const { host } = await start({
+      jwt: { jwksUrl: `http://127.0.0.1:${port}/jwks.json`, issuer: ISSUER, jwksCooldownMs: 0 },
+    });
+    const valid = bearer(await token(published[0]));
+    expect((await refusal(await callToolModern(host.url, 'whoami', {}, valid))).message).toMatch(
+      /could not be verified/,
+    );
+    const late = createHttpServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: published.map((k) => k.jwk) }));
+    });
+    await new Promise<void>((r) => late.listen(port, '127.0.0.1', r));
+    try {
+      expect((await callToolModern(host.url, 'whoami', {}, valid)).status).toBe(200);
+    } finally {
+      await new Promise<void>((r) => late.close(() => r()));
+    }
   });
 });
 

@@ -1,6 +1,19 @@
 /** errors(): application exceptions mapped onto the one error format. */
 import { describe, expect, it } from 'vitest';
-import { createLogger, createServer, errors, NotFoundError, TimeoutError } from '../../src/index.js';
+import {
+  createLogger,
+  createServer,
+  errors,
+  ForbiddenError,
+  InsufficientScopeError,
+  InternalError,
+  NotFoundError,
+  OverloadedError,
+  RateLimitedError,
+  TimeoutError,
+  ToolError,
+  UnauthorizedError,
+} from '../../src/index.js';
 import { connectV1 } from '../fixtures/clients.js';
 
 class DriverTimeout extends Error {}
@@ -48,5 +61,27 @@ describe('errors()', () => {
     expect(bug.message).toContain('Internal error');
     expect(bug.data.type).toBe('internal');
     expect(JSON.stringify(bug)).not.toContain('undefined');
+  });
+});
+
+describe('refusals', () => {
+  it('are made without a stack trace; other errors keep theirs, and the limit is left as it was', () => {
+    const frames = (err: Error) =>
+      (err.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')).length;
+    const limit = Error.stackTraceLimit;
+    for (const refusal of [
+      new UnauthorizedError('no'),
+      new ForbiddenError('no'),
+      new InsufficientScopeError(['admin']),
+      new RateLimitedError('slow down', { retryAfterMs: 100 }),
+      new OverloadedError(),
+    ]) {
+      expect(frames(refusal)).toBe(0);
+      expect(refusal.stack).toContain(refusal.message);
+      expect(Error.stackTraceLimit).toBe(limit);
+    }
+    expect(frames(new InternalError('boom'))).toBeGreaterThan(0);
+    expect(frames(new ToolError('tool failed'))).toBeGreaterThan(0);
+    expect(frames(new Error('plain'))).toBeGreaterThan(0);
   });
 });
