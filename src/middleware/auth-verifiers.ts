@@ -44,7 +44,7 @@ export function notLasting(err: UnauthorizedError): UnauthorizedError {
   return err;
 }
 
-/** Whether a refusal holds for its token whenever it comes again (see `invalidToken`). */
+/** Whether a refusal holds for its token whenever it comes again, as far as can be told (see `invalidToken`). */
 export function isLasting(err: UnauthorizedError): boolean {
   return !transient.has(err);
 }
@@ -148,8 +148,7 @@ export function jwtVerifier(options: JwtOptions, defaultAudience: string | undef
         extra: { claims: payload },
       };
     } catch (err) {
-      const description = describeJoseError(err);
-      throw invalidToken(description, description !== COULD_NOT_VERIFY);
+      throw invalidToken(describeJoseError(err), lasting(err));
     }
   };
 }
@@ -165,8 +164,26 @@ function expired(jose: typeof Jose, token: string, tolerance: number): boolean {
   return typeof exp === 'number' && exp <= Math.floor(Date.now() / 1000) - tolerance;
 }
 
-/** What a failure that is not the token's own reads as (a JWKS fetch that failed, say). */
-const COULD_NOT_VERIFY = 'token could not be verified';
+/**
+ * Whether jose's refusal holds for the token whenever it comes again. Not when it depends on the time
+ * (`nbf` still ahead) or on keys that may yet appear (a key id the JWKS lacks, until it is refetched
+ * after a rotation), nor when it says nothing about the token (the JWKS could not be fetched).
+ */
+function lasting(err: unknown): boolean {
+  const e = err as { code?: string; claim?: string };
+  switch (e.code) {
+    case 'ERR_JWT_EXPIRED':
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JWS_INVALID':
+      return true;
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return e.claim !== 'nbf';
+    default:
+      return false;
+  }
+}
 
 /** A short, safe reason from a jose error (never the token or key material). */
 function describeJoseError(err: unknown): string {
@@ -186,6 +203,6 @@ function describeJoseError(err: unknown): string {
     case 'ERR_JWS_INVALID':
       return 'malformed token';
     default:
-      return COULD_NOT_VERIFY;
+      return 'token could not be verified';
   }
 }

@@ -67,11 +67,12 @@ export interface AuthOptions {
   /**
    * How long a refused credential is refused again, for the same reason, without being checked: a
    * client retrying an expired or forged token costs a lookup rather than a signature check each time.
-   * Refusals that say nothing about the token (its keys could not be fetched) and those of a custom
-   * `verify` are not kept. 0 checks every request. Default 5 s.
+   * Only the same header finds it (another spelling, another token is checked). Not kept: refusals
+   * that may not hold a moment later (`nbf` still ahead, a key id the JWKS lacks, a JWKS that could
+   * not be fetched), those of a custom `verify`, headers over 4 KiB. 0 checks every request. Default 5 s.
    */
   rejectedCacheTtlMs?: number;
-  /** Refused credentials kept (see `rejectedCacheTtlMs`). Default 1 000. */
+  /** Refused credentials kept (see `rejectedCacheTtlMs`); 0 keeps none. Default 1 000. */
   rejectedCacheSize?: number;
 }
 
@@ -102,6 +103,9 @@ class Verified {
     readonly info: AuthInfo,
   ) {}
 }
+
+/** The longest header whose refusal is remembered (4 KiB: at most ~4 MB for 1 000 of them). */
+const MAX_REMEMBERED = 4_096;
 
 /** A credential refused before, and why (a fresh error is made from it for each refusal). */
 class Refused {
@@ -153,18 +157,21 @@ export function auth(options: AuthOptions): AuthMiddleware {
     ttl: cacheTtlMs,
     ttlResolution: 0,
   });
-  const rejectedTtlMs = options.rejectedCacheTtlMs ?? 5_000;
+  const rejectedTtlMs = Math.round(options.rejectedCacheTtlMs ?? 5_000);
+  const rejectedSize = Math.floor(options.rejectedCacheSize ?? 1_000);
+  // Filled by clients nobody has authenticated: bounded always (lru-cache reads a max of 0 as none).
   const refused =
-    rejectedTtlMs > 0
-      ? new LRUCache<string, Refused>({
-          max: options.rejectedCacheSize ?? 1_000,
-          ttl: rejectedTtlMs,
-          ttlResolution: 0,
-        })
+    rejectedTtlMs > 0 && rejectedSize > 0
+      ? new LRUCache<string, Refused>({ max: rejectedSize, ttl: rejectedTtlMs, ttlResolution: 0 })
       : undefined;
   /** Fails with a token's refusal, remembering it (under the header it came in) when it lasts. */
   const refuse = (header: string, err: unknown): never => {
-    if (refused !== undefined && err instanceof UnauthorizedError && isLasting(err)) {
+    if (
+      refused !== undefined &&
+      header.length <= MAX_REMEMBERED &&
+      err instanceof UnauthorizedError &&
+      isLasting(err)
+    ) {
       const description = (err.details as { description?: unknown } | undefined)?.description;
       if (typeof description === 'string') refused.set(cacheKey(header), new Refused(header, description));
     }

@@ -17,6 +17,16 @@ export interface RampartErrorOptions {
   cause?: unknown;
 }
 
+/** Sets `Error.stackTraceLimit`; false where it cannot be set (frozen intrinsics). */
+function setStackTraceLimit(limit: number): boolean {
+  try {
+    Error.stackTraceLimit = limit;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Base class of every error Rampart renders to clients. */
 export class RampartError extends Error {
   readonly type: string;
@@ -26,19 +36,22 @@ export class RampartError extends Error {
   readonly retryAfterMs?: number;
 
   /**
-   * Set on the errors that refuse a request (authentication, authorisation, rate limits, overload):
-   * they are made without a stack trace. Their stack is never shown or logged (exposed errors are
-   * logged without it), and under attack they are made at the rate requests arrive: capturing one
-   * through optimised, inlined frames cost a refused request more than the rest of its refusal.
+   * Set on the errors that refuse a request (authentication, authorisation, rate limits, overload),
+   * and inherited by their subclasses: they are made without a stack trace. Their stack is never
+   * shown, nor logged when they are exposed (as refusals are by default), and under attack they are
+   * made at the rate requests arrive: capturing one through optimised, inlined frames cost a refused
+   * request more than the rest of its refusal. A subclass that wants its stack sets it to false.
    */
   static readonly refusal: boolean = false;
 
   constructor(type: string, code: number, message: string, options: RampartErrorOptions = {}) {
     const limit = Error.stackTraceLimit;
-    const refusal = (new.target as typeof RampartError).refusal;
-    if (refusal) Error.stackTraceLimit = 0;
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    if (refusal) Error.stackTraceLimit = limit;
+    const refusal = (new.target as typeof RampartError).refusal && setStackTraceLimit(0);
+    try {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      if (refusal) setStackTraceLimit(limit);
+    }
     this.name = new.target.name;
     this.type = type;
     this.code = code;
@@ -169,7 +182,7 @@ export class TimeoutError extends RampartError {
 
 /** The caller exceeded a rate limit; `retryAfterMs` says when to try again. */
 export class RateLimitedError extends RampartError {
-  static override readonly refusal = true;
+  static override readonly refusal: boolean = true;
   constructor(message = 'Rate limit exceeded', options?: RampartErrorOptions) {
     super('rate_limited', ErrorCode.RateLimited, message, options);
   }
@@ -177,7 +190,7 @@ export class RateLimitedError extends RampartError {
 
 /** The caller is not authenticated. */
 export class UnauthorizedError extends RampartError {
-  static override readonly refusal = true;
+  static override readonly refusal: boolean = true;
   constructor(message = 'Unauthorized', options?: RampartErrorOptions) {
     super('unauthorized', ErrorCode.Unauthorized, message, options);
   }
@@ -185,7 +198,7 @@ export class UnauthorizedError extends RampartError {
 
 /** The caller is authenticated but may not do this. */
 export class ForbiddenError extends RampartError {
-  static override readonly refusal = true;
+  static override readonly refusal: boolean = true;
   constructor(message = 'Forbidden', options?: RampartErrorOptions) {
     super('forbidden', ErrorCode.Forbidden, message, options);
   }
@@ -196,7 +209,7 @@ export class ForbiddenError extends RampartError {
  * HTTP it answers 403 with a `WWW-Authenticate` scope challenge.
  */
 export class InsufficientScopeError extends RampartError {
-  static override readonly refusal = true;
+  static override readonly refusal: boolean = true;
   readonly requiredScopes: string[];
   constructor(requiredScopes: string[], options?: RampartErrorOptions) {
     super(
@@ -214,7 +227,7 @@ export class InsufficientScopeError extends RampartError {
 
 /** The server (or one of its bulkheads) is at capacity; `retryAfterMs` hints when to retry. */
 export class OverloadedError extends RampartError {
-  static override readonly refusal = true;
+  static override readonly refusal: boolean = true;
   constructor(message = 'Server overloaded', options?: RampartErrorOptions) {
     super('overloaded', ErrorCode.Overloaded, message, options);
   }

@@ -7,7 +7,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auth, createLogger, createServer, type HttpHost, metrics } from '../../src/index.js';
+import {
+  auth,
+  createLogger,
+  createServer,
+  type HttpHost,
+  metrics,
+  UnauthorizedError,
+} from '../../src/index.js';
 import { callToolModern, listToolsModern, openLegacySession, postJson } from '../fixtures/http.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
 
@@ -31,14 +38,11 @@ async function makeKey(kid: string): Promise<Key> {
   };
 }
 let published: Key[] = [];
-/** Requests the JWKS endpoint has served: each is a token checked against an unknown key id. */
-let jwksHits = 0;
 let jwks: Server;
 let jwksUrl: string;
 beforeAll(async () => {
   published = [await makeKey('k1')];
   jwks = createHttpServer((_req, res) => {
-    jwksHits++;
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ keys: published.map((k) => k.jwk) }));
   });
@@ -310,32 +314,99 @@ describe('auth() refused-credential cache', () => {
     return ((await res.json()) as { error: { message: string; data: { correlationId: string } } }).error;
   };
 
+  /** An authenticator's answer to one header: a value, a promise (a check ran) or a refusal thrown at once. */
+  const attempt = (middleware: ReturnType<typeof auth>, header: string) => {
+    const request = {
+      path: '/mcp',
+      header: (name: string) => (name === 'authorization' ? header : undefined),
+    };
+    try {
+      const answer = middleware.authenticator.authenticate(request);
+      return answer instanceof Promise
+        ? answer.then(
+            (info) => ({ checked: true, info, error: undefined as string | undefined }),
+            (err: Error) => ({ checked: true, info: undefined, error: err.message }),
+          )
+        : { checked: false, info: answer, error: undefined };
+    } catch (err) {
+      return { checked: false, info: undefined, error: (err as Error).message };
+    }
+  };
+  const jwtAuth = (extra: Partial<Parameters<typeof auth>[0]> = {}) =>
+    auth({ resource: 'http://mcp.test/mcp', jwt: { jwksUrl, issuer: ISSUER, jwksCooldownMs: 0 }, ...extra });
+
   it('refuses a token it refused before without checking it again, until rejectedCacheTtlMs passes', async () => {
-    const { host, metrics: m } = await start({ rejectedCacheTtlMs: 150 });
-    // Signed with a key the JWKS does not publish: each check fetches the JWKS again.
-    const stranger = bearer(await token(await makeKey('k9')));
-    const before = jwksHits;
-    const first = await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
-    expect(first.message).toMatch(/no key/);
-    const checked = jwksHits - before;
-    expect(checked).toBeGreaterThan(0);
-    const second = await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
-    expect(second.message).toBe(first.message);
-    expect(second.data.correlationId).not.toBe(first.data.correlationId);
-    expect(jwksHits - before).toBe(checked);
-    expect(await m.registry.metrics()).toContain('mcp_auth_failures_total{reason="invalid_token"} 2');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
-    expect(jwksHits - before).toBeGreaterThan(checked);
+    const middleware = jwtAuth({ rejectedCacheTtlMs: 100 });
+    const forged = `Bearer ${await token(await makeKey('k1'))}`; // k1's id, another key: a bad signature
+    const first = await attempt(middleware, forged);
+    expect(first).toMatchObject({ checked: true, error: expect.stringMatching(/signature/) });
+    expect(await attempt(middleware, forged)).toEqual({
+      checked: false,
+      info: undefined,
+      error: first.error,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await attempt(middleware, forged)).toMatchObject({ checked: true, error: first.error });
   });
 
-  it('checks a refused token every time when rejectedCacheTtlMs is 0', async () => {
-    const { host } = await start({ rejectedCacheTtlMs: 0 });
-    const stranger = bearer(await token(await makeKey('k9')));
-    await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
-    const once = jwksHits;
-    await refusal(await callToolModern(host.url, 'whoami', {}, stranger));
-    expect(jwksHits).toBeGreaterThan(once);
+  it('checks a refused token every time when rejectedCacheTtlMs or rejectedCacheSize is 0', async () => {
+    for (const off of [{ rejectedCacheTtlMs: 0 }, { rejectedCacheSize: 0 }]) {
+      const middleware = jwtAuth(off);
+      const forged = `Bearer ${await token(await makeKey('k1'))}`;
+      await attempt(middleware, forged);
+      expect(await attempt(middleware, forged)).toMatchObject({ checked: true, error: expect.any(String) });
+    }
+  });
+
+  it('never refuses a valid credential for a refused one that ends the same', async () => {
+    const tail = 'y'.repeat(24);
+    const middleware = auth({ apiKeys: [{ key: `good-${tail}`, subject: 'bot', scopes: [] }] });
+    await attempt(middleware, `Bearer evil-${tail}`);
+    expect(await attempt(middleware, `Bearer evil-${tail}`)).toMatchObject({
+      checked: false,
+      error: /unknown/,
+    });
+    expect((await attempt(middleware, `Bearer good-${tail}`)).info).toMatchObject({ subject: 'bot' });
+  });
+
+  it('does not remember what may pass a moment later: nbf ahead, an unknown key id, a custom verify', async () => {
+    const later = `Bearer ${await token(published[0], { nbf: Math.floor(Date.now() / 1000) + 60 })}`;
+    const unknownKid = `Bearer ${await token(await makeKey('k9'))}`;
+    const middleware = jwtAuth({ jwt: { jwksUrl, issuer: ISSUER, jwksCooldownMs: 0, clockToleranceSec: 0 } });
+    for (const header of [later, unknownKid]) {
+      expect((await attempt(middleware, header)).error).toMatch(/nbf|no key/);
+      expect(await attempt(middleware, header)).toMatchObject({ checked: true });
+    }
+    let calls = 0;
+    const custom = auth({
+      verify: () => {
+        calls++;
+        throw new UnauthorizedError('not yet', {
+          details: { error: 'invalid_token', description: 'not yet' },
+        });
+      },
+    });
+    await attempt(custom, 'Bearer fresh-token');
+    expect(await attempt(custom, 'Bearer fresh-token')).toMatchObject({ checked: true, error: 'not yet' });
+    expect(calls).toBe(2);
+  });
+
+  it('gives each refusal from the cache its own correlation id, and counts it', async () => {
+    const { host, metrics: m } = await start();
+    const forged = bearer(await token(await makeKey('k1')));
+    const first = await refusal(await callToolModern(host.url, 'whoami', {}, forged));
+    const second = await refusal(await callToolModern(host.url, 'whoami', {}, forged));
+    expect(second.message).toBe(first.message);
+    expect(second.data.correlationId).not.toBe(first.data.correlationId);
+    expect(await m.registry.metrics()).toContain('mcp_auth_failures_total{reason="invalid_token"} 2');
+  });
+
+  it('accepts a token that expired within the clock tolerance', async () => {
+    const middleware = jwtAuth({
+      jwt: { jwksUrl, issuer: ISSUER, jwksCooldownMs: 0, clockToleranceSec: 30 },
+    });
+    const recent = `Bearer ${await token(published[0], {}, { expiresIn: Math.floor(Date.now() / 1000) - 10 })}`;
+    expect((await attempt(middleware, recent)).info).toMatchObject({ subject: 'alice' });
   });
 
   it('refuses an expired token before checking its signature', async () => {

@@ -80,6 +80,13 @@ describe('refusals', () => {
       expect(refusal.stack).toContain(refusal.message);
       expect(Error.stackTraceLimit).toBe(limit);
     }
+    // A message that cannot be made a string throws from Error's constructor: the limit is restored.
+    expect(() => new UnauthorizedError(Symbol('no') as never)).toThrow(TypeError);
+    expect(Error.stackTraceLimit).toBe(limit);
+    class Traced extends RateLimitedError {
+      static override readonly refusal = false;
+    }
+    expect(frames(new Traced())).toBeGreaterThan(0);
     expect(frames(new InternalError('boom'))).toBeGreaterThan(0);
     expect(frames(new ToolError('tool failed'))).toBeGreaterThan(0);
     expect(frames(new Error('plain'))).toBeGreaterThan(0);
