@@ -164,8 +164,8 @@ export function auth(options: AuthOptions): AuthMiddleware {
     rejectedTtlMs > 0 && rejectedSize > 0
       ? new LRUCache<string, Refused>({ max: rejectedSize, ttl: rejectedTtlMs, ttlResolution: 0 })
       : undefined;
-  /** Fails with a token's refusal, remembering it (under the header it came in) when it lasts. */
-  const refuse = (header: string, err: unknown): never => {
+  /** Fails with a token's refusal, remembering it (under the header it came in, by `key`) when it lasts. */
+  const refuse = (header: string, key: string, err: unknown): never => {
     if (
       refused !== undefined &&
       header.length <= MAX_REMEMBERED &&
@@ -173,7 +173,7 @@ export function auth(options: AuthOptions): AuthMiddleware {
       isLasting(err)
     ) {
       const description = (err.details as { description?: unknown } | undefined)?.description;
-      if (typeof description === 'string') refused.set(cacheKey(header), new Refused(header, description));
+      if (typeof description === 'string') refused.set(key, new Refused(header, description));
     }
     return fail(err as UnauthorizedError);
   };
@@ -226,7 +226,7 @@ export function auth(options: AuthOptions): AuthMiddleware {
     if (!match) return fail(invalidToken('expected "Authorization: Bearer <token>"'));
     const before = refused?.get(key);
     if (before !== undefined && before.credential === header) return fail(invalidToken(before.description));
-    return verifyToken(match[1], request, header).catch((err) => refuse(header, err));
+    return verifyToken(match[1], request, header).catch((err) => refuse(header, key, err));
   };
 
   /** The resource URI for a request: configured, else this host and path. */

@@ -320,12 +320,7 @@ class NodeExchange implements HttpExchange {
    */
   respond(status: number, headers: Record<string, string>, body?: string, bytes?: number): void {
     if (body !== undefined) headers['content-length'] = String(bytes ?? Buffer.byteLength(body));
-    // A head Node refuses (a bad header value) throws before anything counts as made: the caller
-    // can still answer with an error.
-    this.res.writeHead(status, this.addPending(headers));
-    this.made();
-    if (this.batched) batch.add(this.res, body);
-    else this.res.end(body);
+    this.complete(status, headers, body);
   }
 
   respondChunks(
@@ -335,11 +330,17 @@ class NodeExchange implements HttpExchange {
     bytes: number,
   ): void {
     headers['content-length'] = String(bytes);
-    const res = this.res;
-    res.writeHead(status, this.addPending(headers));
+    this.complete(status, headers, pieces);
+  }
+
+  /** Writes the head, then ends the response with `body` now or with the rest of its pass. */
+  private complete(status: number, headers: Record<string, string>, body: Body): void {
+    // A head Node refuses (a bad header value) throws before anything counts as made: the caller
+    // can still answer with an error.
+    this.res.writeHead(status, this.addPending(headers));
     this.made();
-    if (this.batched) batch.add(res, pieces);
-    else endWith(res, pieces);
+    if (this.batched) batch.add(this.res, body);
+    else endWith(this.res, body);
   }
 
   stream(status: number, headers: Record<string, string>): StreamSink {
