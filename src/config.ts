@@ -39,9 +39,14 @@ export class ConfigError extends Error {
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
+/** What may name a key (`name=key`): the principal it becomes. */
+const KEY_NAME = /^[A-Za-z0-9._@:-]+$/;
+
 /**
  * Parses `RAMPART_API_KEYS`: comma-separated entries, each `key`, `name=key`, or
- * `name=sha256:<hex>` (a key stored hashed); `name` becomes the principal.
+ * `name=sha256:<hex>` (a key stored hashed); `name` becomes the principal. An entry is read as
+ * `name=key` only when what precedes its first `=` is a name (letters, digits, `._@:-`) and what
+ * follows is more than `=` padding: a base64 key (`c2VjcmV0LWtleQ==`) is a key, whole.
  */
 export function parseApiKeys(value: string): ApiKey[] {
   return value
@@ -50,8 +55,9 @@ export function parseApiKeys(value: string): ApiKey[] {
     .filter(Boolean)
     .map((entry) => {
       const eq = entry.indexOf('=');
-      const subject = eq === -1 ? undefined : entry.slice(0, eq);
-      const secret = eq === -1 ? entry : entry.slice(eq + 1);
+      const named = eq > 0 && KEY_NAME.test(entry.slice(0, eq)) && !/^=*$/.test(entry.slice(eq + 1));
+      const subject = named ? entry.slice(0, eq) : undefined;
+      const secret = named ? entry.slice(eq + 1) : entry;
       return secret.toLowerCase().startsWith('sha256:')
         ? { hash: secret, subject }
         : { key: secret, subject };

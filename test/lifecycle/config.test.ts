@@ -104,4 +104,14 @@ describe('parseApiKeys()', () => {
       { hash: 'SHA256:ff', subject: 'd' },
     ]);
   });
+
+  it('reads a base64 key, padding and all, as a key rather than as a name and "="', () => {
+    expect(parseApiKeys('c2VjcmV0LWtleQ==,YWJjZA=,ci=c2VjcmV0LWtleQ==,a+b/c=d')).toEqual([
+      { key: 'c2VjcmV0LWtleQ==', subject: undefined },
+      { key: 'YWJjZA=', subject: undefined },
+      { key: 'c2VjcmV0LWtleQ==', subject: 'ci' },
+      // "a+b/c" cannot be a name: the whole entry is the key.
+      { key: 'a+b/c=d', subject: undefined },
+    ]);
+  });
 });
