@@ -7,10 +7,10 @@
  * them gets `insufficient_scope` (403 with a scope challenge on HTTP), and listings hide them. stdio
  * and in-memory connections are local: a token from the environment, or trusted as they are.
  */
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { InsufficientScopeError, UnauthorizedError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
+import { identityOf } from '../server/identity.js';
 import type { McpServer, RouteRequest } from '../server/server.js';
 import type { Authenticator, AuthInfo, AuthRequest } from '../transports/types.js';
 import {
@@ -178,9 +178,9 @@ export function auth(options: AuthOptions): AuthMiddleware {
     return fail(err as UnauthorizedError);
   };
   const hide = options.hideUnauthorized ?? true;
-  const principals = new WeakMap<AuthInfo, string>();
   const localEnv = options.local?.env ?? 'RAMPART_AUTH_TOKEN';
-  let localPrincipal: Promise<AuthInfo | undefined> | undefined;
+  /** The local token's verification, kept until the token expires or `cacheTtlMs` passes. */
+  let localPrincipal: { token: string; info: Promise<AuthInfo>; until: number } | undefined;
   let server: McpServer<any> | undefined;
 
   /** Verifies a token and caches what it proved under `credential` (the header it came in). */
@@ -256,18 +256,7 @@ export function auth(options: AuthOptions): AuthMiddleware {
       return `Bearer ${parts.join(', ')}`;
     },
     principalOf(info) {
-      if (info === undefined) return undefined;
-      // Verified principals are cached objects: their identity string is worked out once each.
-      let principal = principals.get(info);
-      if (principal === undefined) {
-        if (info.subject !== undefined) principal = `sub:${info.subject}`;
-        else if (info.clientId !== undefined) principal = `client:${info.clientId}`;
-        else if (info.token !== undefined)
-          principal = `token:${createHash('sha256').update(info.token).digest('base64url')}`;
-        else return undefined;
-        principals.set(info, principal);
-      }
-      return principal;
+      return info === undefined ? undefined : identityOf(info);
     },
   };
 
@@ -302,16 +291,32 @@ export function auth(options: AuthOptions): AuthMiddleware {
     }
   };
 
-  /** Local connections: the environment's token, verified once; or trusted (`undefined`). */
+  /**
+   * Local connections: the environment's token, verified as a bearer token would be and the result
+   * kept as long as the verified-credential cache would keep it (a failure is not kept: the next
+   * request tries again); or trusted (`undefined`).
+   */
   const local = async (): Promise<AuthInfo | 'trusted'> => {
     const token = process.env[localEnv];
     if (!token) {
       if (options.local?.required) throw new UnauthorizedError(`Authentication required: set ${localEnv}`);
       return 'trusted';
     }
-    localPrincipal ??= verifyToken(token);
-    const info = await localPrincipal;
-    return info ?? 'trusted';
+    const now = Date.now();
+    if (localPrincipal === undefined || localPrincipal.token !== token || now >= localPrincipal.until) {
+      const entry = { token, info: verifyToken(token), until: Number.POSITIVE_INFINITY };
+      localPrincipal = entry;
+      entry.info.then(
+        (info) => {
+          const expires = info.expiresAt === undefined ? Number.POSITIVE_INFINITY : info.expiresAt * 1000;
+          entry.until = Math.min(now + cacheTtlMs, expires);
+        },
+        () => {
+          if (localPrincipal === entry) localPrincipal = undefined;
+        },
+      );
+    }
+    return (await localPrincipal.info) ?? 'trusted';
   };
 
   /** Scope checks and listing filters, once the principal is known. */

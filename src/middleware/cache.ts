@@ -14,9 +14,9 @@ import type { Middleware } from './compose.js';
 import { publishProtection } from './events.js';
 
 export interface CacheOptions {
-  /** How long a result stays cached, in milliseconds. Default 60 000. */
+  /** How long a result stays cached, in milliseconds; 0 caches nothing. Default 60 000. */
   ttlMs?: number;
-  /** Per-tool (or per-URI) TTLs overriding `ttlMs`. */
+  /** Per-tool (or per-URI) TTLs overriding `ttlMs` (0: that one is never cached). */
   perTool?: Record<string, number>;
   /** Where results live. Default: a new bounded in-memory store. */
   store?: CacheStore;
@@ -65,6 +65,12 @@ function cacheable(result: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A computed result and, when it may be cached and shared, its JSON. */
+interface Computed {
+  result: unknown;
+  json: string | undefined;
+}
+
 /** The middleware, installed with `server.use(cache(...))` (it reads tool annotations). */
 export type CacheMiddleware = Middleware<Context<any>> & { install(server: McpServer<any>): void };
 
@@ -72,6 +78,10 @@ export type CacheMiddleware = Middleware<Context<any>> & { install(server: McpSe
 export function cache(options: CacheOptions = {}): CacheMiddleware {
   const store: CacheStore = options.store ?? memoryStore();
   const ttlMs = options.ttlMs ?? 60_000;
+  for (const [name, ttl] of [['ttlMs', ttlMs], ...Object.entries(options.perTool ?? {})] as const) {
+    if (!Number.isFinite(ttl) || ttl < 0)
+      throw new RangeError(`cache(): the TTL of ${name} must be a number ≥ 0`);
+  }
   const rule = options.name ?? 'default';
   const lockTtlMs = options.lockTtlMs ?? 10_000;
   const tools = options.tools ?? 'readOnly';
@@ -79,7 +89,7 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
   const resources = options.resources ?? false;
   const listedUris = Array.isArray(resources) ? new Set(resources) : undefined;
   // One computation per key in this process; bounded by the requests in flight.
-  const inflight = new Map<string, Promise<unknown>>();
+  const inflight = new Map<string, Promise<Computed>>();
   let server: McpServer<any> | undefined;
 
   const wanted = (ref: FeatureRef): boolean => {
@@ -93,7 +103,13 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
   const keyFor = (ctx: Context<any>, ref: FeatureRef): string | undefined => {
     if (options.key) return options.key(ctx);
     const args = ref.kind === 'tool' ? canonicalJson(ctx.params.arguments ?? {}) : '';
-    const who = options.shared ? '' : (ctx.principal ?? '');
+    // Per caller unless shared: credentials that name no one are cached for no one.
+    let who = '';
+    if (!options.shared && ctx.auth !== undefined) {
+      const identity = ctx.identity;
+      if (identity === undefined) return undefined;
+      who = identity;
+    }
     return createHash('sha256')
       .update(`${ctx.method}\u0000${ref.name}\u0000${args}\u0000${who}`)
       .digest('base64url');
@@ -110,25 +126,31 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
     return value;
   };
 
-  /** Runs the handler once for everyone waiting on `key`, across instances when the store can lock. */
-  const compute = async (key: string, ttl: number, next: () => Promise<unknown>): Promise<unknown> => {
+  /**
+   * Runs the handler once for everyone waiting on `key`, across instances when the store can lock;
+   * resolves to the result and, when it was cacheable, its JSON (what the waiting callers are given).
+   */
+  const compute = async (key: string, ttl: number, next: () => Promise<unknown>): Promise<Computed> => {
     let locked = false;
     if (store.acquire) {
       locked = await store.acquire(key, lockTtlMs);
       if (!locked) {
-        // Another instance is computing it: wait for its entry, then give up waiting and compute.
+        // Another instance is computing it: wait for its entry, or for its lock to be let go without
+        // one (its result was not cacheable, or it failed); then give up waiting and compute.
         const deadline = Date.now() + lockTtlMs;
-        for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 200)) {
+        for (let delay = 10; !locked && Date.now() < deadline; delay = Math.min(delay * 2, 200)) {
           await sleep(delay);
           const hit = await store.get(key);
-          if (hit !== undefined) return fromCache(hit);
+          if (hit !== undefined) return { result: fromCache(hit), json: hit };
+          locked = await store.acquire(key, lockTtlMs);
         }
       }
     }
     try {
       const result = await next();
-      if (cacheable(result)) await store.set(key, JSON.stringify(result), ttl);
-      return result;
+      const json = cacheable(result) ? JSON.stringify(result) : undefined;
+      if (json !== undefined && ttl > 0) await store.set(key, json, ttl);
+      return { result, json };
     } finally {
       if (locked) await store.release?.(key);
     }
@@ -150,14 +172,19 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
     const running = inflight.get(key);
     if (running !== undefined) {
       mark(ctx, 'shared');
-      // If the leader fails, its error is not shared: this request computes for itself.
-      return running.then((result) => structuredClone(result), next);
+      // A copy of the leader's answer, as a hit is one: its JSON. If the leader fails, or its result
+      // is not one to share, this request computes for itself.
+      return running.then(({ json }) => (json === undefined ? next() : JSON.parse(json)), next);
     }
     mark(ctx, 'miss');
-    const flight = compute(key, options.perTool?.[ref.name] ?? ttlMs, next);
+    const ttl =
+      options.perTool !== undefined && Object.hasOwn(options.perTool, ref.name)
+        ? options.perTool[ref.name]
+        : ttlMs;
+    const flight = compute(key, ttl, next);
     inflight.set(key, flight);
     try {
-      return await flight;
+      return (await flight).result;
     } finally {
       inflight.delete(key);
     }

@@ -49,8 +49,8 @@ function part(strategy: KeyStrategy, ctx: Context<any>, trustProxy: TrustProxy):
       return '*';
     case 'principal': {
       // Anonymous callers share the bucket of their address (or connection), never a global one.
-      const principal = ctx.principal;
-      if (principal !== undefined) return `p:${principal}`;
+      const identity = ctx.identity;
+      if (identity !== undefined) return `p:${identity}`;
       const ip = clientIp(ctx, trustProxy);
       return ip === undefined ? `s:${ctx.session.id}` : `ip:${ip}`;
     }

@@ -8,6 +8,7 @@ import type { ClientCapabilities, Implementation, LoggingLevel } from '../protoc
 import { type Era, META } from '../protocol/versions.js';
 import type { AuthInfo, MessageExtra } from '../transports/types.js';
 import { correlationIdOf, newCorrelationId } from './correlation.js';
+import { identityOf } from './identity.js';
 import {
   type InputRequest,
   InputRequiredSignal,
@@ -277,6 +278,14 @@ export class Context<Deps = unknown> {
   /** Who the request is from: the principal's subject, else its client id. */
   get principal(): string | undefined {
     return this.auth?.subject ?? this.auth?.clientId;
+  }
+
+  /**
+   * Who the request is from, as a key no two principals share (`identityOf`): what per-caller
+   * state (cache entries, rate-limit buckets) is keyed on. `undefined` for an anonymous request.
+   */
+  get identity(): string | undefined {
+    return this.auth === undefined ? undefined : identityOf(this.auth);
   }
 
   /** A child of the server logger carrying this request's correlation id, method and session. */

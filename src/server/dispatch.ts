@@ -488,15 +488,21 @@ async function complete(host: DispatchHost, ctx: Context<any>): Promise<unknown>
   } else {
     throw new InvalidParamsError(`Invalid params: unknown ref type ${String(ref.type)}`);
   }
-  const completer = completers?.[argument.name] as
+  // Own keys only: an argument named `constructor` or `toString` has no completer.
+  const completer = (
+    completers !== undefined && Object.hasOwn(completers, argument.name)
+      ? completers[argument.name]
+      : undefined
+  ) as
     | ((
         value: string,
         c: { arguments?: Record<string, string>; ctx: Context<any> },
       ) => Promise<string[]> | string[])
     | undefined;
-  if (!completer) return { completion: { values: [], hasMore: false } };
+  if (typeof completer !== 'function') return { completion: { values: [], hasMore: false } };
   const context = ctx.params.context as { arguments?: Record<string, string> } | undefined;
   const all = await completer(String(argument.value ?? ''), { arguments: context?.arguments, ctx });
+  if (!Array.isArray(all)) throw new Error(`The completer of "${argument.name}" returned no array`);
   return { completion: { values: all.slice(0, 100), total: all.length, hasMore: all.length > 100 } };
 }
 

@@ -273,13 +273,14 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   resource(uri: string, config: ResourceConfig, handler: ResourceHandler<Deps>): Registered<ResourceConfig>;
   resource(uri: string, handler: ResourceHandler<Deps>): Registered<ResourceConfig>;
   resource(uri: string, a: unknown, b?: unknown): Registered<ResourceConfig> {
-    const [config, handler] = (typeof a === 'function' ? [{}, a] : [a, b]) as [
-      ResourceConfig,
-      ResourceHandler,
-    ];
+    let [config, handler] = (typeof a === 'function' ? [{}, a] : [a, b]) as [ResourceConfig, ResourceHandler];
     this.resources.add(compileResource(uri, config, handler));
     return {
-      update: (patch) => this.resources.replace(uri, compileResource(uri, { ...config, ...patch }, handler)),
+      // Each update patches what the last one left (as a tool's does).
+      update: (patch) => {
+        config = { ...config, ...patch };
+        this.resources.replace(uri, compileResource(uri, config, handler));
+      },
       remove: () => void this.resources.remove(uri),
     };
   }
@@ -291,12 +292,12 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     handler: ResourceTemplateHandler<Deps>,
   ): Registered<ResourceTemplateConfig<Deps>> {
     this.templates.add(compileResourceTemplate(uriTemplate, config, handler));
+    let current = config;
     return {
-      update: (patch) =>
-        this.templates.replace(
-          uriTemplate,
-          compileResourceTemplate(uriTemplate, { ...config, ...patch }, handler),
-        ),
+      update: (patch) => {
+        current = { ...current, ...patch };
+        this.templates.replace(uriTemplate, compileResourceTemplate(uriTemplate, current, handler));
+      },
       remove: () => void this.templates.remove(uriTemplate),
     };
   }
@@ -309,14 +310,16 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   ): Registered<PromptConfig<Args, Deps>>;
   prompt(name: string, handler: PromptHandler<undefined, Deps>): Registered<PromptConfig>;
   prompt(name: string, a: unknown, b?: unknown): Registered<any> {
-    const [config, handler] = (typeof a === 'function' ? [{}, a] : [a, b]) as [
+    let [config, handler] = (typeof a === 'function' ? [{}, a] : [a, b]) as [
       PromptConfig<any>,
       PromptEntry['handler'],
     ];
     this.prompts.add(compilePrompt(name, config, handler));
     return {
-      update: (patch: Partial<PromptConfig<any>>) =>
-        this.prompts.replace(name, compilePrompt(name, { ...config, ...patch }, handler)),
+      update: (patch: Partial<PromptConfig<any>>) => {
+        config = { ...config, ...patch };
+        this.prompts.replace(name, compilePrompt(name, config, handler));
+      },
       remove: () => void this.prompts.remove(name),
     };
   }
@@ -484,6 +487,23 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     if ((method === 'resources/read' || method === 'resources/subscribe') && typeof uri === 'string') {
       const found = findResource(this, uri);
       return found && { kind: 'resource', name: uri, config: found.entry.config };
+    }
+    // A completion runs the completers of the prompt or template it names: theirs are its scopes.
+    if (method === 'completion/complete') return this.completed(params.ref);
+    return undefined;
+  }
+
+  /** The prompt, resource template or resource a `completion/complete` reference names. */
+  private completed(ref: unknown): FeatureRef | undefined {
+    if (typeof ref !== 'object' || ref === null) return undefined;
+    const { type, name, uri } = ref as { type?: unknown; name?: unknown; uri?: unknown };
+    if (type === 'ref/prompt' && typeof name === 'string') {
+      const prompt = this.prompts.get(name);
+      return prompt && { kind: 'prompt', name, config: prompt.config };
+    }
+    if (type === 'ref/resource' && typeof uri === 'string') {
+      const entry = this.templates.get(uri) ?? this.resources.get(uri);
+      return entry && { kind: 'resource', name: uri, config: entry.config };
     }
     return undefined;
   }
@@ -748,7 +768,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   }
 
   private readonly terminal = (ctx: Context<Deps>): Promise<unknown> => {
-    const method = methods[ctx.method];
+    // Own keys only: `constructor` or `__proto__` is no method (the table is a plain object).
+    const method = Object.hasOwn(methods, ctx.method) ? methods[ctx.method] : undefined;
     if (method === undefined || !method.eras.includes(ctx.era)) {
       return Promise.reject(new MethodNotFoundError(ctx.method));
     }
@@ -764,7 +785,7 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   private async runNotification(ctx: Context<Deps>): Promise<undefined> {
     try {
       await this.composed()(ctx, async (c) => {
-        await notifications[c.method]?.(this, c);
+        if (Object.hasOwn(notifications, c.method)) await notifications[c.method](this, c);
         return undefined;
       });
       ctx.settle(undefined, undefined, false);

@@ -157,6 +157,39 @@ describe('cache on Redis', () => {
     for (const p of peers) await p.close();
   });
 
+  it('computes as soon as the other instance lets its lock go without an entry (its result was not cacheable)', async () => {
+    const prefix = uniquePrefix('cache-lock');
+    const url = (await sharedRedis()).url;
+    let runs = 0;
+    let letGo!: () => void;
+    const held = new Promise<void>((r) => {
+      letGo = r;
+    });
+    const [a, b] = await Promise.all(
+      [0, 1].map(async () => {
+        const s = redisStore({ url, prefix, logger: silent });
+        stores.push(s);
+        const server = createServer({ name: 'c', version: '1', logger: silent });
+        // A lock held this long would outlast the test, were the waiter to wait it out.
+        server.use(cache({ store: s, ttlMs: 60_000, lockTtlMs: 600_000 }));
+        server.tool('lookup', { annotations: { readOnlyHint: true } }, async () => {
+          if (++runs === 1) await held;
+          return { content: [{ type: 'text', text: `run ${runs}` }], isError: true };
+        });
+        return rawPeer(server);
+      }),
+    );
+    const first = call(a, 1, 'lookup', { q: 1 });
+    while (runs === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = call(b, 2, 'lookup', { q: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    letGo();
+    expect((await first).result.isError).toBe(true);
+    expect((await second).result.content[0].text).toBe('run 2');
+    await a.close();
+    await b.close();
+  });
+
   it('treats an unreachable Redis as a miss: the tool still answers', async () => {
     const redis = await PrivateRedis.create();
     const s = redisStore({ url: redis.url, logger: silent, commandTimeoutMs: 300 });

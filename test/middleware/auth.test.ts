@@ -495,6 +495,59 @@ describe('auth() on local connections', () => {
     }
   });
 
+  it('verifies the token again once its verification is as old as cacheTtlMs, and keeps no failure', async () => {
+    process.env[ENV] = 'env-token';
+    let verdicts = ['down', 'ok', 'revoked'];
+    try {
+      const peer = await local({
+        cacheTtlMs: 30,
+        local: { env: ENV },
+        verify: () => {
+          const verdict = verdicts[0];
+          verdicts = verdicts.slice(1);
+          if (verdict === 'down') throw new Error('issuer unreachable');
+          return verdict === 'ok' ? { subject: 'ops', scopes: [] } : undefined;
+        },
+      });
+      // A failed verification is not remembered: the next request tries again.
+      expect((await call(peer, 'whoami')).error).toBeDefined();
+      expect((await call(peer, 'whoami')).result.content[0].text).toBe('ops');
+      await new Promise((r) => setTimeout(r, 60));
+      // Revoked since: refused once the verification is stale.
+      expect((await call(peer, 'whoami')).error.code).toBe(-32030);
+      await peer.close();
+    } finally {
+      delete process.env[ENV];
+    }
+  });
+
+  it('checks the scopes of the prompt or template whose completers a completion runs', async () => {
+    process.env[ENV] = 'env-key';
+    try {
+      const server = createServer({ name: 'auth', version: '1', logger: silent });
+      server.use(auth({ apiKeys: [{ key: 'env-key', subject: 'ops', scopes: [] }], local: { env: ENV } }));
+      const complete = { who: () => ['alice (salary 250k)'] };
+      server.prompt('payroll', { scopes: ['admin'], complete }, () => 'p');
+      server.resourceTemplate('staff://{who}', { name: 'staff', scopes: ['admin'], complete }, () => 'r');
+      server.prompt('open', { complete }, () => 'p');
+      const peer = await rawPeer(server);
+      const completion = (ref: Record<string, string>) =>
+        peer.call(1, 'completion/complete', { ref, argument: { name: 'who', value: '' }, _meta: envelope() });
+      expect((await completion({ type: 'ref/prompt', name: 'payroll' })).error.data.type).toBe(
+        'insufficient_scope',
+      );
+      expect((await completion({ type: 'ref/resource', uri: 'staff://{who}' })).error.data.type).toBe(
+        'insufficient_scope',
+      );
+      expect((await completion({ type: 'ref/prompt', name: 'open' })).result.completion.values).toEqual([
+        'alice (salary 250k)',
+      ]);
+      await peer.close();
+    } finally {
+      delete process.env[ENV];
+    }
+  });
+
   it('refuses when a token is required and missing', async () => {
     const peer = await local({ apiKeys: ['k'], local: { env: ENV, required: true } });
     const answer = await call(peer, 'whoami');

@@ -26,6 +26,10 @@ function setup(options: Parameters<typeof cache>[0] = {}) {
   server.use((ctx, next) => {
     const user = ctx.meta?.user;
     if (typeof user === 'string') ctx.auth = { subject: user };
+    // Credentials naming no subject or client: a token, or nothing at all.
+    const token = ctx.meta?.token;
+    if (typeof token === 'string') ctx.auth = { token, scopes: [] };
+    if (ctx.meta?.nobody === true) ctx.auth = { scopes: [] };
     return next();
   });
   server.use(cache(options));
@@ -121,6 +125,50 @@ describe('cache()', () => {
     expect(shared.runs.lookup).toBe(1);
     await peer.close();
     await peer2.close();
+  });
+
+  it('keeps entries per token when the credentials name no subject, and caches none for credentials that name no one', async () => {
+    const { server, runs } = setup();
+    const peer = await rawPeer(server);
+    await call(peer, 1, 'lookup', {}, { token: 'alice-token' });
+    await call(peer, 2, 'lookup', {}, { token: 'bob-token' });
+    await call(peer, 3, 'lookup', {}, { token: 'alice-token' });
+    expect(runs.lookup).toBe(2);
+    // A subject and a client id are apart from each other and from a token that reads the same.
+    await call(peer, 4, 'lookup', {}, { user: 'alice-token' });
+    expect(runs.lookup).toBe(3);
+    await call(peer, 5, 'lookup', {}, { nobody: true });
+    await call(peer, 6, 'lookup', {}, { nobody: true });
+    expect(runs.lookup).toBe(5);
+    await peer.close();
+  });
+
+  it('stores nothing for a TTL of 0, and refuses a negative one', async () => {
+    const { server, runs } = setup({ perTool: { lookup: 0 } });
+    const peer = await rawPeer(server);
+    await call(peer, 1, 'lookup');
+    await call(peer, 2, 'lookup');
+    expect(runs.lookup).toBe(2);
+    expect(() => cache({ ttlMs: -1 })).toThrow(RangeError);
+    expect(() => cache({ perTool: { x: Number.NaN } })).toThrow(RangeError);
+    await peer.close();
+  });
+
+  it('gives callers who waited on the same computation a copy of its JSON, whatever the result holds', async () => {
+    const server = createServer({ name: 'cache', version: '1', logger: silent });
+    server.use(cache({ tools: ['q'] }));
+    let runs = 0;
+    server.tool('q', async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 20));
+      // JSON drops the function; structuredClone would refuse it.
+      return { content: [{ type: 'text', text: 'rows: 3' }], toString: () => 'rows' } as never;
+    });
+    const peer = await rawPeer(server);
+    const answers = await Promise.all([1, 2, 3].map((id) => call(peer, id, 'q')));
+    expect(answers.map((a) => a.result?.content[0].text)).toEqual(['rows: 3', 'rows: 3', 'rows: 3']);
+    expect(runs).toBe(1);
+    await peer.close();
   });
 
   it('expires entries after their TTL', async () => {

@@ -40,6 +40,23 @@ describe('JSON-RPC framing', () => {
     expect(r.error).toMatchObject({ code: -32601, message: 'Method not found: tools/explode' });
   });
 
+  it('answers the names of Object.prototype members with -32601, as requests and as notifications', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    await peer.request(initialize('2025-11-25'));
+    for (const [i, method] of [
+      'constructor',
+      'toString',
+      '__proto__',
+      'hasOwnProperty',
+      'valueOf',
+    ].entries()) {
+      await peer.send({ jsonrpc: '2.0', method });
+      const r = await peer.request({ jsonrpc: '2.0', id: 10 + i, method });
+      expect(r.error).toMatchObject({ code: -32601, message: `Method not found: ${method}` });
+    }
+  });
+
   it('answers wrongly typed params with -32602', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);

@@ -296,6 +296,41 @@ describe('legacy era through the SDK v1 client', () => {
     expect(r.completion.values).toEqual(['1', '10', '11']);
   });
 
+  it('finds no completer under the names of Object.prototype members', async () => {
+    const { server } = featureServer();
+    const client = await connectV1(server);
+    for (const name of ['constructor', 'toString', 'valueOf', '__proto__']) {
+      const p = await client.complete({
+        ref: { type: 'ref/prompt', name: 'review' },
+        argument: { name, value: '' },
+      });
+      expect(p.completion).toEqual({ values: [], hasMore: false });
+    }
+  });
+
+  it('applies each update() on top of the ones before, for every kind of feature', async () => {
+    const server = createServer({ name: 'u', version: '1', logger: createLogger({ level: 'silent' }) });
+    const updates = [
+      server.tool('t', () => 't'),
+      server.resource('config://a', { title: 'orig' }, () => 'a'),
+      server.resourceTemplate('items://{id}', { name: 'items', title: 'orig' }, () => 'i'),
+      server.prompt('p', { title: 'orig' }, () => 'p'),
+    ];
+    for (const registered of updates) {
+      registered.update({ title: 'new title' });
+      registered.update({ description: 'new description' });
+    }
+    const client = await connectV1(server);
+    const listed = [
+      (await client.listTools()).tools[0],
+      (await client.listResources()).resources[0],
+      (await client.listResourceTemplates()).resourceTemplates[0],
+      (await client.listPrompts()).prompts[0],
+    ];
+    for (const item of listed)
+      expect(item).toMatchObject({ title: 'new title', description: 'new description' });
+  });
+
   it('drains on close: in-flight requests finish, stragglers are aborted with a shutdown reason', async () => {
     const { server, probe } = featureServer();
     const client = await connectV1(server);
