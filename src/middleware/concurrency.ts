@@ -105,6 +105,8 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
 
   const middleware = ((ctx, next) => {
     if (!applies(ctx)) return next();
+    // Answered already (an outer timeout, say): it takes no slot and waits in no queue.
+    if (ctx.aborted) return Promise.reject(ctx.signal.reason);
     const key = options.key === undefined ? '*' : keyOf(options.key, ctx, options.trustProxy);
     if (key === undefined) return next();
     let lane = lanes.get(key);

@@ -61,8 +61,15 @@ export function hooks(h: Hooks): Middleware<Context<any>> {
   return (ctx, next) => {
     const chain = chainFor(ctx);
     if (chain === null) return next();
-    const run = (i: number): Promise<unknown> =>
-      i === chain.length ? next() : Promise.resolve(chain[i](ctx, () => run(i + 1)));
+    // A hook that throws rejects the `next()` of the hook around it, as a middleware's would.
+    const run = (i: number): Promise<unknown> => {
+      if (i === chain.length) return next();
+      try {
+        return Promise.resolve(chain[i](ctx, () => run(i + 1)));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
     return run(0);
   };
 }

@@ -51,7 +51,9 @@ const DEFAULT_KEYS = [
 ];
 
 function redact(value: unknown, keys: Set<string>, depth = 0): unknown {
-  if (depth > 8 || typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  // Deeper than redaction looks, nothing is logged: a secret could be down there.
+  if (depth > 8) return '[truncated]';
   if (Array.isArray(value)) return value.map((v) => redact(v, keys, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {

@@ -41,6 +41,8 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
   const applies = matcher(options);
   const prefix = `${rule}:`;
   const { cost = 1, trustProxy = false } = options;
+  if (typeof cost === 'number' && !(cost >= 0 && Number.isFinite(cost)))
+    throw new TypeError('rateLimit: cost must be a number >= 0');
 
   const reject = (result: TakeResult): never => {
     publishProtection({ kind: 'rate_limited', rule });
@@ -56,6 +58,9 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
     const key = keyOf(strategy, ctx, trustProxy);
     if (key === undefined) return next();
     const n = typeof cost === 'function' ? cost(ctx) : cost;
+    // A cost worked out from a request could be negative (refilling the bucket) or NaN: refused.
+    if (!(n >= 0 && Number.isFinite(n)))
+      throw new TypeError(`rateLimit: cost must be a number >= 0 (got ${n})`);
     const taken = store.take(prefix + key, bucket, n);
     // The memory store answers synchronously: no promise on the admitted path.
     if (!(taken instanceof Promise)) return taken.allowed ? next() : reject(taken);

@@ -343,7 +343,8 @@ export class Context<Deps = unknown> {
    */
   async progress(progress: number, total?: number, message?: string): Promise<void> {
     const token = this.meta?.progressToken;
-    if (token === undefined || this.kind !== 'request') return;
+    // Progress names an operation in progress: none once the request is answered or aborted.
+    if (token === undefined || this.kind !== 'request' || this.hasOutcome || this.aborted) return;
     const params: Record<string, unknown> = { progressToken: token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;

@@ -26,7 +26,13 @@ import {
   type JsonRpcResponse,
   success,
 } from '../protocol/jsonrpc.js';
-import type { Icon, Implementation, ServerCapabilities } from '../protocol/types.js';
+import {
+  type Icon,
+  type Implementation,
+  LOGGING_LEVELS,
+  type LoggingLevel,
+  type ServerCapabilities,
+} from '../protocol/types.js';
 import {
   type Era,
   isModernVersion,
@@ -749,6 +755,19 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         throw new InvalidParamsError(`Invalid _meta envelope: "${META.clientCapabilities}" is required`, {
           details: [{ path: `_meta.${META.clientCapabilities}`, message: 'required object' }],
         });
+      }
+      const info = meta[META.clientInfo];
+      if (info !== undefined && (typeof info !== 'object' || info === null || Array.isArray(info))) {
+        throw new InvalidParamsError(`Invalid _meta envelope: "${META.clientInfo}" must be an object`, {
+          details: [{ path: `_meta.${META.clientInfo}`, message: 'expected object' }],
+        });
+      }
+      const level = meta[META.logLevel];
+      if (level !== undefined && !LOGGING_LEVELS.includes(level as LoggingLevel)) {
+        throw new InvalidParamsError(
+          `Invalid _meta envelope: "${META.logLevel}" must be one of ${LOGGING_LEVELS.join(', ')}`,
+          { details: [{ path: `_meta.${META.logLevel}`, message: 'expected a logging level' }] },
+        );
       }
       if (session.era === undefined && msg.method !== 'server/discover' && msg.id !== undefined) {
         session.era = 'modern';

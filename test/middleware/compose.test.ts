@@ -203,6 +203,20 @@ describe('per-method hooks', () => {
     expect(calls.filter((c) => c.startsWith('tool:'))).toHaveLength(1);
   });
 
+  it('turns a hook that throws into a rejection of the next() of the hook around it', async () => {
+    const s = server();
+    s.use({
+      onMessage: (_ctx, next) =>
+        next().catch((err: Error) => ({ content: [{ type: 'text', text: `handled: ${err.message}` }] })),
+      onCallTool: () => {
+        throw new Error('sync failure in inner hook');
+      },
+    });
+    const client = await connectV1(s);
+    const r = await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    expect(r.content).toEqual([{ type: 'text', text: 'handled: sync failure in inner hook' }]);
+  });
+
   it('runs onNotification for client notifications', async () => {
     const s = server();
     const seen: string[] = [];

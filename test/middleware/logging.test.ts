@@ -13,7 +13,7 @@ import {
 } from '../../src/index.js';
 import { connectV1 } from '../fixtures/clients.js';
 import { captureLogs } from '../fixtures/logs.js';
-import { envelope } from '../fixtures/raw.js';
+import { envelope, rawPeer } from '../fixtures/raw.js';
 
 const capture = () => captureLogs({ name: 'test' });
 
@@ -174,6 +174,21 @@ describe('logging()', () => {
     const finish = lines.find((l) => l.msg === 'request finished' && l.target === 'work');
     expect(finish.params.arguments).toEqual({ password: '[redacted]', n: 3 });
     expect(JSON.stringify(lines)).not.toContain('hunter2');
+  });
+
+  it('logs nothing of params deeper than redaction looks', async () => {
+    const { lines, logger } = capture();
+    const s = createServer({ name: 'logs', version: '1', logger });
+    s.use(logging({ logParams: true }));
+    s.tool('deep', { inputSchema: { type: 'object', additionalProperties: true } }, () => 'ok');
+    let nested: Record<string, unknown> = { password: 'hunter2-deep' };
+    for (let i = 0; i < 12; i++) nested = { level: nested };
+    const peer = await rawPeer(s);
+    await peer.call(1, 'tools/call', { name: 'deep', arguments: nested, _meta: envelope() });
+    expect(lines.some((l) => l.msg === 'request finished')).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain('hunter2-deep');
+    expect(JSON.stringify(lines)).toContain('[truncated]');
+    await peer.close();
   });
 
   it('records tool errors, exposed errors and internal errors (the last logged in full, once)', async () => {

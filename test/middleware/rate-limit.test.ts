@@ -136,6 +136,28 @@ describe('rateLimit()', () => {
     expect(text).toContain('mcp_rate_limited_total{rule="per-ip"} 1');
   });
 
+  it('refuses a request whose cost works out negative or not a number, rather than refill the bucket', async () => {
+    const server = makeServer();
+    server.use(
+      rateLimit({
+        rate: 0,
+        burst: 1,
+        key: 'global',
+        cost: (ctx) => Number((ctx.params.arguments as { pages?: unknown } | undefined)?.pages ?? 1),
+      }),
+    );
+    const peer = await rawPeer(server);
+    const withPages = (id: number, pages: unknown) =>
+      peer.call(id, 'tools/call', { name: 'cheap', arguments: { pages }, _meta: envelope() });
+    expect((await withPages(1, 1)).result).toBeDefined();
+    expect((await withPages(2, -1000)).error.data.type).toBe('internal');
+    expect((await withPages(3, 'x')).error.data.type).toBe('internal');
+    // The bucket is as empty as the first call left it.
+    expect((await withPages(4, 1)).error.data.type).toBe('rate_limited');
+    expect(() => rateLimit({ rate: 1, cost: -1 })).toThrow(TypeError);
+    await peer.close();
+  });
+
   it('rejects nonsense options at start-up', () => {
     expect(() => rateLimit({ rate: -1 })).toThrow(/rate/);
     expect(() => rateLimit({ rate: 1, burst: 0 })).toThrow(/burst/);

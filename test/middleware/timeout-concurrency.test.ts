@@ -283,6 +283,38 @@ describe('concurrency()', () => {
     await peer.close();
   });
 
+  it('gives no slot and no place in the queue to a request answered before it got there', async () => {
+    const server = createServer({ name: 'c', version: '1', logger: silent });
+    const bulkhead = concurrency({ max: 1, queue: 1, queueTimeoutMs: 60_000 });
+    const g = gate();
+    // The timeout fires while an outer middleware still waits (a slow store, say).
+    server.use(timeout({ ms: 20 }));
+    server.use(async (ctx, next) => {
+      if (ctx.target === 'late') await new Promise((r) => setTimeout(r, 60));
+      return next();
+    });
+    server.use(bulkhead);
+    let lateRan = false;
+    server.tool('hold', async () => {
+      await g.opened;
+      return 'held';
+    });
+    server.tool('late', () => {
+      lateRan = true;
+      return 'late';
+    });
+    const peer = await rawPeer(server);
+    const held = call(peer, 1, 'hold');
+    await vi.waitFor(() => expect(bulkhead.stats).toMatchObject({ running: 1 }));
+    expect((await call(peer, 2, 'late')).error.data.type).toBe('timeout');
+    await new Promise((r) => setTimeout(r, 80));
+    expect(bulkhead.stats).toMatchObject({ running: 1, waiting: 0 });
+    g.open();
+    await held;
+    expect(lateRan).toBe(false);
+    await peer.close();
+  });
+
   it('counts per key when given one', async () => {
     const server = createServer({ name: 'c', version: '1', logger: silent });
     server.use(concurrency({ max: 1, key: 'tool' }));

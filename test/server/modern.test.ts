@@ -1,6 +1,6 @@
 /** The 2026-07-28 era (server/discover, `_meta` envelope, input_required, subscriptions/listen). */
 import { describe, expect, it } from 'vitest';
-import { createServer, ToolError } from '../../src/index.js';
+import { createLogger, createServer, ToolError } from '../../src/index.js';
 import { connectV1, connectV2 } from '../fixtures/clients.js';
 import { featureServer } from '../fixtures/feature-server.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
@@ -148,6 +148,36 @@ describe('modern era on the wire', () => {
       _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' },
     });
     expect(r.error.code).toBe(-32602);
+  });
+
+  it('rejects an envelope whose log level is no logging level, or whose client info is no object, with -32602', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    let id = 0;
+    for (const bad of [
+      { 'io.modelcontextprotocol/logLevel': 'bogus' },
+      { 'io.modelcontextprotocol/logLevel': 42 },
+      { 'io.modelcontextprotocol/clientInfo': 'not-an-object' },
+    ]) {
+      const r = await peer.call(++id, 'tools/call', { name: 'log', _meta: envelope(bad) });
+      expect(r.error.code).toBe(-32602);
+      expect(r.error.data.details[0].path).toBe(`_meta.${Object.keys(bad)[0]}`);
+    }
+    expect(peer.received.filter((m) => m.method === 'notifications/message')).toEqual([]);
+  });
+
+  it('sends no progress once the request is answered', async () => {
+    const server = createServer({ name: 'p', version: '1', logger: createLogger({ level: 'silent' }) });
+    let later!: Promise<void>;
+    server.tool('quick', (_args, ctx) => {
+      later = new Promise((r) => setTimeout(r, 10)).then(() => ctx.progress(99));
+      return 'done';
+    });
+    const peer = await rawPeer(server);
+    await peer.call(1, 'tools/call', { name: 'quick', _meta: envelope({ progressToken: 'tok' }) });
+    await later;
+    expect(peer.received.filter((m) => m.method === 'notifications/progress')).toEqual([]);
+    await peer.close();
   });
 
   it('has no ping, initialize handshake or logging/setLevel once the connection is modern', async () => {
