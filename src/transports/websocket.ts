@@ -3,8 +3,9 @@
  * at `/ws` (subprotocol `mcp`) next to `/mcp`. One connection is one session: the legacy era's
  * `initialize` handshake, or 2026-07-28 requests each carrying their `_meta` envelope. Messages are
  * JSON-RPC text frames. Close codes say why: 1008 policy (origin, authentication, expired token),
- * 1009 too big, 1003 binary frames, 1001 server shutting down. Ping/pong heartbeats find dead peers;
- * reading pauses while the socket's send buffer is above its high-water mark.
+ * 1009 too big, 1003 binary frames, 1001 server shutting down, 1011 an unexpected server error.
+ * Ping/pong heartbeats find dead peers; reading pauses while the socket's send buffer is above its
+ * high-water mark.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -38,7 +39,21 @@ export const CloseCode = {
   UnsupportedData: 1003,
   PolicyViolation: 1008,
   MessageTooBig: 1009,
+  InternalError: 1011,
 } as const;
+
+/** Longest close reason, in UTF-8 bytes: a close frame's payload is 125 bytes, 2 of them the code (RFC 6455 §5.5). */
+const MAX_REASON_BYTES = 123;
+
+/** A close reason cut to what a close frame can carry, by UTF-8 bytes, never inside a character. */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
+  const bytes = Buffer.from(reason);
+  let end = MAX_REASON_BYTES;
+  // bytes[end] is the first byte left out: while it continues a character, that character goes too.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString();
+}
 
 /** Whether `ws` can be loaded (the host turns the endpoint on by default only then). */
 export function websocketAvailable(): boolean {
@@ -122,7 +137,7 @@ export class WebSocketServerTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
-      this.socket.close(this.closeWith.code, this.closeWith.reason.slice(0, 123));
+      this.socket.close(this.closeWith.code, closeReason(this.closeWith.reason));
     }
     this.finish();
   }
@@ -201,37 +216,74 @@ export class WebSocketEndpoint {
     req: IncomingMessage,
     header: (name: string) => string | undefined,
   ): Promise<void> {
+    // Until the transport listens, a protocol error from the peer (invalid UTF-8, an oversized frame),
+    // even on a connection being refused, would be an unhandled 'error' event: the process would exit.
+    const early = (err: Error) =>
+      this.server.logger.warn({ err }, 'WebSocket error before the session started');
+    ws.on('error', early);
     // Nothing is read until the session is wired (the client may send at once; auth may take a while).
     ws.pause();
-    // Browsers cannot read the status of a refused upgrade: policy refusals are close codes, with a reason.
-    if (!this.originAllowed(header)) {
-      ws.resume(); // the close handshake needs the peer's answer
-      ws.close(CloseCode.PolicyViolation, 'forbidden: Host or Origin not allowed');
-      return;
-    }
-    let auth: AuthInfo | undefined;
-    const authenticator = this.server.authenticator;
-    if (authenticator) {
-      try {
-        auth = await authenticator.authenticate({ header, path: this.path });
-      } catch (err) {
-        ws.resume();
-        ws.close(CloseCode.PolicyViolation, `unauthorized: ${toRampartError(err).message}`.slice(0, 123));
+    let transport: WebSocketServerTransport | undefined;
+    try {
+      const admitted = await this.admit(ws, header);
+      if (admitted === undefined) return;
+      // The peer may have left while we waited (its session would hang on a dead socket, counted
+      // until a heartbeat reaps it), or the endpoint begun to close (close() would miss the session).
+      if (ws.readyState !== ws.OPEN) return;
+      if (this.closing) {
+        refuse(ws, CloseCode.GoingAway, 'server shutting down');
         return;
       }
+      const extra: MessageExtra = {
+        authInfo: admitted.auth,
+        requestInfo: { headers: req.headers, remoteAddress: req.socket.remoteAddress },
+      };
+      transport = new WebSocketServerTransport(
+        ws,
+        extra,
+        this.options.highWaterMark ?? 1024 * 1024,
+        `ws${++this.seq}`,
+      );
+      // The connection is the session, in both eras.
+      extra.sessionId = transport.sessionId;
+      await this.wire(transport, ws, admitted.auth);
+      ws.off('error', early);
+    } catch (err) {
+      // The upgrade calls accept() without awaiting it: nothing may escape as an unhandled rejection.
+      refuse(ws, CloseCode.InternalError, 'internal error');
+      transport?.end(CloseCode.InternalError, 'internal error');
+      this.server.logger.error({ err }, 'WebSocket connection failed');
     }
-    const extra: MessageExtra = {
-      authInfo: auth,
-      requestInfo: { headers: req.headers, remoteAddress: req.socket.remoteAddress },
-    };
-    const transport = new WebSocketServerTransport(
-      ws,
-      extra,
-      this.options.highWaterMark ?? 1024 * 1024,
-      `ws${++this.seq}`,
-    );
-    // The connection is the session, in both eras.
-    extra.sessionId = transport.sessionId;
+  }
+
+  /** Checks origin and credentials; undefined if the connection was refused. */
+  private async admit(
+    ws: WebSocket,
+    header: (name: string) => string | undefined,
+  ): Promise<{ auth?: AuthInfo } | undefined> {
+    // Browsers cannot read the status of a refused upgrade: policy refusals are close codes, with a reason.
+    if (!this.originAllowed(header)) {
+      refuse(ws, CloseCode.PolicyViolation, 'forbidden: Host or Origin not allowed');
+      return undefined;
+    }
+    const authenticator = this.server.authenticator;
+    if (!authenticator) return {};
+    let auth: AuthInfo | undefined;
+    try {
+      auth = await authenticator.authenticate({ header, path: this.path });
+    } catch (err) {
+      refuse(ws, CloseCode.PolicyViolation, `unauthorized: ${toRampartError(err).message}`);
+      return undefined;
+    }
+    return { auth };
+  }
+
+  /** Attaches the connection's session, counts the connection, and starts reading. */
+  private async wire(
+    transport: WebSocketServerTransport,
+    ws: WebSocket,
+    auth: AuthInfo | undefined,
+  ): Promise<void> {
     const session = this.server.attach(transport);
     // A dropped connection cannot receive answers: abort its handlers at once.
     session.drainOnPeerClose = 0;
@@ -278,4 +330,10 @@ export class WebSocketEndpoint {
     this.connections.clear();
     this.wss.close();
   }
+}
+
+/** Closes a connection that gets no session; reading resumes, since the close handshake needs the peer's answer. */
+function refuse(ws: WebSocket, code: number, reason: string): void {
+  ws.resume();
+  ws.close(code, closeReason(reason));
 }
