@@ -3,6 +3,7 @@
  * stdout carries protocol messages only; logs belong on stderr. EOF on stdin closes the transport.
  */
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { ErrorCode, failure, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { stringifyMessage } from '../protocol/serialize.js';
 import { publishTraffic } from './diagnostics.js';
@@ -25,6 +26,8 @@ export class StdioServerTransport implements Transport {
   private readonly stdout: Writable;
   private readonly maxBytes: number;
   private buffer = '';
+  /** Buffers are decoded across chunks: a character split between two reads stays whole. */
+  private readonly decoder = new StringDecoder('utf8');
   private discarding = false;
   private closed = false;
   private corked = false;
@@ -36,7 +39,7 @@ export class StdioServerTransport implements Transport {
   }
 
   private readonly onData = (chunk: Buffer | string) => {
-    let text = this.buffer + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    let text = this.buffer + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     let start = 0;
     let nl = text.indexOf('\n');
     while (nl !== -1) {

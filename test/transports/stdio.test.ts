@@ -1,6 +1,7 @@
 /** End to end over stdio: real child processes, official clients, hostile input. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
@@ -8,6 +9,8 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
+import { StdioServerTransport } from '../../src/transports/stdio.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = 'test/fixtures/stdio-feature-server.ts';
@@ -169,5 +172,25 @@ describe('stdio hostile input', () => {
     // The server logged the real error on stderr, with the correlation id the client got.
     expect(peer.stderr()).toContain('hunter2');
     expect(peer.stderr()).toContain(peer.lines[1].error.data.correlationId);
+  });
+});
+
+describe('StdioServerTransport', () => {
+  it('keeps a character whole when its bytes arrive in two chunks', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const transport = new StdioServerTransport({ stdin, stdout });
+    const received: JsonRpcMessage[] = [];
+    transport.onmessage = (m) => received.push(m);
+    await transport.start();
+    const bytes = Buffer.from(
+      `${JSON.stringify({ jsonrpc: '2.0', method: 'note', params: { text: 'héllo €' } })}\n`,
+    );
+    const cut = bytes.indexOf(Buffer.from('é')) + 1;
+    stdin.write(bytes.subarray(0, cut));
+    stdin.write(bytes.subarray(cut));
+    await new Promise((r) => setImmediate(r));
+    expect(received).toEqual([{ jsonrpc: '2.0', method: 'note', params: { text: 'héllo €' } }]);
+    await transport.close();
   });
 });
