@@ -7,6 +7,7 @@ import type * as Prom from 'prom-client';
 import { requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
 import type { Context, SettleObserver } from '../server/context.js';
+import type { McpServer } from '../server/server.js';
 import { type StoreFailure, storeChannel } from '../stores/types.js';
 import { TrafficTotal, trafficTotals } from '../transports/diagnostics.js';
 import type { Middleware } from './compose.js';
@@ -25,7 +26,11 @@ export interface MetricsOptions {
 }
 
 /** The middleware, with the registry it reports into. */
-export type MetricsMiddleware = Middleware<Context<any>> & { registry: Prom.Registry };
+export type MetricsMiddleware = Middleware<Context<any>> & {
+  registry: Prom.Registry;
+  /** `server.use()` calls it: target labels go only to tools, prompts and resources the server has. */
+  install(server: McpServer<any>): void;
+};
 
 /** One transport and direction's traffic counters. */
 type TrafficCells = { bytes: CounterCell; messages: CounterCell };
@@ -182,13 +187,19 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
   countProtection(prom, registry);
   const maxTargets = options.maxTargets ?? 200;
   const known = new Set<string>();
-  // Label values come from clients: only targets that exist (answered without not_found) are kept,
-  // up to maxTargets; everything else is "other", so cardinality stays bounded.
-  const label = (ctx: Context<any>, exists: boolean): string => {
+  let server: McpServer<any> | undefined;
+  // Label values come from clients: only targets the server has are kept, up to maxTargets;
+  // everything else is "other", so cardinality stays bounded. (Without a server to ask, a target
+  // answered without not_found is taken to exist: `guess`.) A failure decides nothing: a name no
+  // tool has may be refused for other reasons first (a rate limit, a missing scope).
+  const label = (ctx: Context<any>, guess: boolean): string => {
     if (!TARGETED.has(ctx.method)) return '';
     const target = ctx.target ?? '';
     if (known.has(target)) return target;
-    if (exists && known.size < maxTargets) {
+    if (
+      known.size < maxTargets &&
+      (server === undefined ? guess : server.lookup(ctx.method, ctx.params) !== undefined)
+    ) {
       known.add(target);
       return target;
     }
@@ -258,5 +269,8 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     return next();
   }) as MetricsMiddleware;
   middleware.registry = registry;
+  middleware.install = (s) => {
+    server = s;
+  };
   return middleware;
 }

@@ -4,9 +4,9 @@ import diagnostics from 'node:diagnostics_channel';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, createServer, type HttpHost, metrics, ToolError } from '../../src/index.js';
+import { createLogger, createServer, type HttpHost, metrics, rateLimit, ToolError } from '../../src/index.js';
 import { ACCEPT_BOTH } from '../fixtures/http.js';
-import { envelope } from '../fixtures/raw.js';
+import { envelope, rawPeer } from '../fixtures/raw.js';
 
 /** Parses Prometheus text into `name{labels}` → value. */
 function parse(text: string): Map<string, number> {
@@ -164,6 +164,26 @@ describe('metrics()', () => {
         .map((k) => /tool="([^"]*)"/.exec(k)?.[1]),
     );
     expect(tools).toEqual(new Set(['', 'ok', 'other']));
+  });
+
+  it('gives no label to a name no tool has, whatever refused it first', async () => {
+    const server = createServer({ name: 'metrics', version: '1', logger: createLogger({ level: 'silent' }) });
+    const m = metrics({ defaultMetrics: false, maxTargets: 3 });
+    // Every request but the first is refused before dispatch, unknown names included.
+    server.use(m).use(rateLimit({ rate: 0, burst: 1, key: 'global' }));
+    server.tool('real', () => 'ok');
+    const peer = await rawPeer(server);
+    for (let i = 0; i < 10; i++)
+      await peer.call(i, 'tools/call', { name: `junk-${i}`, arguments: {}, _meta: envelope() });
+    await peer.call(99, 'tools/call', { name: 'real', arguments: {}, _meta: envelope() });
+    const scraped = parse(await m.registry.metrics());
+    const tools = new Set(
+      [...scraped.keys()]
+        .filter((k) => k.startsWith('mcp_requests_total'))
+        .map((k) => /tool="([^"]*)"/.exec(k)?.[1]),
+    );
+    expect(tools).toEqual(new Set(['other', 'real']));
+    await peer.close();
   });
 
   it('serves the same figures as JSON, and resets them with the registry', async () => {
