@@ -23,7 +23,11 @@ export interface RateLimitOptions extends Scope {
   cost?: number | ((ctx: Context<any>) => number);
   /** Where buckets live. Default: a new in-memory store. */
   store?: RateLimitStore;
-  /** The rule's name, on metrics and in error details. Default `default`. */
+  /**
+   * The rule's name, on metrics and in error details, and its buckets' prefix in the store. Default
+   * `default`; unnamed rules' buckets are told apart by their rate, burst and scope, so two of them
+   * on one store (different limits for different tools, say) never share one.
+   */
   name?: string;
   /** How to find the client IP behind proxies (for the `ip` key). Default false. */
   trustProxy?: TrustProxy;
@@ -39,7 +43,11 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
   const strategy = options.key ?? 'principal';
   const rule = options.name ?? 'default';
   const applies = matcher(options);
-  const prefix = `${rule}:`;
+  // The same unnamed rule on every instance shares its buckets; different unnamed rules do not.
+  const prefix =
+    options.name !== undefined
+      ? `${rule}:`
+      : `default(${bucket.rate}/${bucket.burst}${options.methods ? ` m=${options.methods.join(',')}` : ''}${options.tools ? ` t=${options.tools.join(',')}` : ''}):`;
   const { cost = 1, trustProxy = false } = options;
   if (typeof cost === 'number' && !(cost >= 0 && Number.isFinite(cost)))
     throw new TypeError('rateLimit: cost must be a number >= 0');

@@ -90,6 +90,24 @@ describe('rateLimit()', () => {
     await peer.close();
   });
 
+  it('keeps unnamed rules on one store apart, and the same rule on two servers together', async () => {
+    const store = memoryStore();
+    const strict = { rate: 0.001, burst: 1, key: 'global' as const, tools: ['expensive'], store };
+    const loose = { rate: 100, burst: 100, key: 'global' as const, tools: ['cheap'], store };
+    const [a, b] = [makeServer(), makeServer()];
+    for (const s of [a, b]) s.use(rateLimit(strict)).use(rateLimit(loose));
+    const peerA = await rawPeer(a);
+    const peerB = await rawPeer(b);
+    expect((await call(peerA, 1, 'expensive')).result).toBeDefined();
+    // The strict rule's empty bucket is not the loose rule's.
+    const cheap = await Promise.all([2, 3, 4, 5, 6].map((id) => call(peerA, id, 'cheap')));
+    expect(cheap.every((r) => r.result)).toBe(true);
+    // Another instance with the same rule shares its bucket.
+    expect((await call(peerB, 7, 'expensive')).error.data.type).toBe('rate_limited');
+    await peerA.close();
+    await peerB.close();
+  });
+
   it('keys by principal: each principal has its own bucket', async () => {
     const server = makeServer();
     server.use((ctx, next) => {
