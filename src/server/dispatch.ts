@@ -15,6 +15,7 @@ import { type Era, META, MODERN_VERSIONS, negotiateLegacyVersion } from '../prot
 import type { Session } from '../session/session.js';
 import type { Context } from './context.js';
 import {
+  type CacheHint,
   type PromptEntry,
   type ResourceEntry,
   type ResourceTemplateEntry,
@@ -412,7 +413,30 @@ async function readResource(host: DispatchHost, ctx: Context<any>): Promise<unkn
     uri,
     () => found.entry.handler(url, ctx, found.vars),
     (value) =>
-      isInputRequiredResult(value) ? value : toReadResourceResult(value, uri, found.entry.config.mimeType),
+      isInputRequiredResult(value)
+        ? value
+        : withCacheHint(
+            ctx,
+            toReadResourceResult(value, uri, found.entry.config.mimeType),
+            found.entry.config.cache,
+          ),
+  );
+}
+
+/**
+ * A resource's own cache hint (`ResourceConfig.cache`) on its 2026-07-28 read result, where the
+ * result names none itself; the server-wide `cacheHints` fill in what is still missing.
+ */
+function withCacheHint(ctx: Context<any>, result: unknown, hint: CacheHint | undefined): unknown {
+  if (hint === undefined || ctx.era !== 'modern') return result;
+  const r = result as { ttlMs?: unknown; cacheScope?: unknown };
+  const ttlMs = typeof r.ttlMs === 'number' ? r.ttlMs : hint.ttlMs;
+  const cacheScope = r.cacheScope === 'public' || r.cacheScope === 'private' ? r.cacheScope : hint.cacheScope;
+  return Object.assign(
+    {},
+    result,
+    ttlMs === undefined ? {} : { ttlMs },
+    cacheScope === undefined ? {} : { cacheScope },
   );
 }
 

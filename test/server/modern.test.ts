@@ -131,6 +131,25 @@ describe('modern era on the wire', () => {
     expect(call.result.ttlMs).toBeUndefined();
   });
 
+  it("puts a resource's own cache hint on its read result, over the server-wide one", async () => {
+    const server = createServer({
+      name: 'c',
+      version: '1',
+      logger: createLogger({ level: 'silent' }),
+      cacheHints: { 'resources/read': { ttlMs: 5, cacheScope: 'private' } },
+    });
+    server.resource('config://public', { cache: { ttlMs: 60_000, cacheScope: 'public' } }, () => 'p');
+    server.resource('config://ttl-only', { cache: { ttlMs: 1_000 } }, () => 't');
+    server.resource('config://plain', () => 'x');
+    const peer = await rawPeer(server);
+    const read = async (uri: string) =>
+      (await peer.call(uri, 'resources/read', { uri, _meta: envelope() })).result;
+    expect(await read('config://public')).toMatchObject({ ttlMs: 60_000, cacheScope: 'public' });
+    expect(await read('config://ttl-only')).toMatchObject({ ttlMs: 1_000, cacheScope: 'private' });
+    expect(await read('config://plain')).toMatchObject({ ttlMs: 5, cacheScope: 'private' });
+    await peer.close();
+  });
+
   it('rejects an unsupported envelope version with -32022 listing the supported ones', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
