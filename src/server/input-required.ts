@@ -116,7 +116,14 @@ export class RequestStateCodec {
     const body = Buffer.from(
       JSON.stringify(Object.assign({}, payload, { exp: Date.now() + this.ttlMs })),
     ).toString('base64url');
-    return `${body}.${this.mac(body).toString('base64url')}`;
+    const state = `${body}.${this.mac(body).toString('base64url')}`;
+    // A state verify() would refuse is never handed out: the round trip fails here, and says why.
+    if (state.length > this.maxLength) {
+      throw new Error(
+        `requestState would be ${state.length} characters, over the ${this.maxLength} a client may send back (the answers gathered so far are too large to carry)`,
+      );
+    }
+    return state;
   }
 
   /** Returns the payload of a state this codec signed for `target`, or throws invalid params. */

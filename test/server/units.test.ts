@@ -112,6 +112,17 @@ describe('RequestStateCodec', () => {
     expect(() => a.verify('x'.repeat(300_000), 't')).toThrow(/malformed/);
   });
 
+  it('refuses to sign a state it would refuse to take back', () => {
+    const codec = new RequestStateCodec('secret');
+    const big = { k: { action: 'accept', content: { text: 'x'.repeat(200_000) } } };
+    expect(() => codec.sign({ target: 't', answers: big })).toThrow(/over the 262144 a client may send back/);
+    const fits = codec.sign({
+      target: 't',
+      answers: { k: { action: 'accept', content: { text: 'x'.repeat(100_000) } } },
+    });
+    expect(codec.verify(fits, 't').target).toBe('t');
+  });
+
   it('lets instances that share a secret accept each other’s states', () => {
     const state = new RequestStateCodec('shared').sign({ target: 't', answers: {} });
     expect(new RequestStateCodec('shared').verify(state, 't').target).toBe('t');
