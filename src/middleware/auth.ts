@@ -319,6 +319,20 @@ export function auth(options: AuthOptions): AuthMiddleware {
     return (await localPrincipal.info) ?? 'trusted';
   };
 
+  /** The scopes of every resource a `subscriptions/listen` subscribes to. */
+  const listenScopes = (ctx: Context<any>): void => {
+    const uris = (ctx.params.notifications as { resourceSubscriptions?: unknown } | undefined)
+      ?.resourceSubscriptions;
+    if (!Array.isArray(uris)) return;
+    for (const uri of uris) {
+      if (typeof uri !== 'string') continue;
+      const needed = server!.lookup('resources/subscribe', { uri })?.config.scopes;
+      if (!missingScopes(ctx.auth, needed)) continue;
+      if (ctx.auth === undefined) throw new UnauthorizedError('Authentication required');
+      throw new InsufficientScopeError(needed!);
+    }
+  };
+
   /** Scope checks and listing filters, once the principal is known. */
   const authorised = (ctx: Context<any>, next: () => Promise<unknown>): Promise<unknown> => {
     const ref = server?.lookup(ctx.method, ctx.params);
@@ -327,6 +341,8 @@ export function auth(options: AuthOptions): AuthMiddleware {
       if (ctx.auth === undefined) throw new UnauthorizedError('Authentication required');
       throw new InsufficientScopeError(required!);
     }
+    // A 2026-07-28 listen names the resources it subscribes to: each is checked as a subscribe is.
+    if (ctx.method === 'subscriptions/listen' && server !== undefined) listenScopes(ctx);
     const field = LISTINGS[ctx.method];
     if (field === undefined || !hide || server === undefined) return next();
     return next().then((value) => {

@@ -548,6 +548,33 @@ describe('auth() on local connections', () => {
     }
   });
 
+  it('checks the scopes of each resource a subscriptions/listen subscribes to', async () => {
+    process.env[ENV] = 'env-key';
+    try {
+      const server = createServer({ name: 'auth', version: '1', logger: silent });
+      server.use(auth({ apiKeys: [{ key: 'env-key', subject: 'ops', scopes: [] }], local: { env: ENV } }));
+      server.resource('staff://salaries', { scopes: ['admin'] }, () => 's');
+      server.resource('staff://holidays', () => 'h');
+      const peer = await rawPeer(server);
+      const listen = (id: number, uris: string[]) =>
+        peer.send({
+          jsonrpc: '2.0',
+          id,
+          method: 'subscriptions/listen',
+          params: { notifications: { resourceSubscriptions: uris }, _meta: envelope() },
+        });
+      await listen(1, ['staff://holidays', 'staff://salaries']);
+      const refused = await peer.waitFor((m) => m.id === 1);
+      expect(refused.error.data.type).toBe('insufficient_scope');
+      await listen(2, ['staff://holidays']);
+      const ack = await peer.waitFor((m) => m.method === 'notifications/subscriptions/acknowledged');
+      expect(ack.params.notifications.resourceSubscriptions).toEqual(['staff://holidays']);
+      await peer.close();
+    } finally {
+      delete process.env[ENV];
+    }
+  });
+
   it('refuses when a token is required and missing', async () => {
     const peer = await local({ apiKeys: ['k'], local: { env: ENV, required: true } });
     const answer = await call(peer, 'whoami');
