@@ -117,7 +117,7 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
 
   const mark = (ctx: Context<any>, result: 'hit' | 'miss' | 'shared') => {
     ctx.metadata['rampart.cache'] = result;
-    publishProtection({ kind: 'cache', rule, result });
+    publishProtection({ kind: 'cache', rule, result, ctx });
   };
 
   const fromCache = (json: string): unknown => {

@@ -50,8 +50,8 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
   let running = 0;
   let waiting = 0;
 
-  const refuse = (why: string): never => {
-    publishProtection({ kind: 'concurrency_rejected', rule });
+  const refuse = (why: string, ctx: Context<any>): never => {
+    publishProtection({ kind: 'concurrency_rejected', rule, ctx });
     throw new OverloadedError(why, { retryAfterMs, details: { rule, max: options.max } });
   };
 
@@ -66,7 +66,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
   const wait = (ctx: Context<any>, lane: Lane): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       waiting++;
-      publishProtection({ kind: 'concurrency_queued', rule });
+      publishProtection({ kind: 'concurrency_queued', rule, ctx });
       const signal = ctx.signal;
       const leave = () => {
         const i = lane.waiting.indexOf(admit);
@@ -86,7 +86,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
       const timer = setTimeout(() => {
         leave();
         try {
-          refuse('Server overloaded: timed out waiting for a slot');
+          refuse('Server overloaded: timed out waiting for a slot', ctx);
         } catch (err) {
           reject(err);
         }
@@ -119,7 +119,8 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
       running++;
       return run(next, key, lane);
     }
-    if (lane.waiting.length >= queueSize) return refuse('Server overloaded: too many concurrent requests');
+    if (lane.waiting.length >= queueSize)
+      return refuse('Server overloaded: too many concurrent requests', ctx);
     const admitted = lane;
     return wait(ctx, admitted).then(() => run(next, key, admitted));
   }) as ConcurrencyMiddleware;

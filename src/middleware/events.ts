@@ -4,14 +4,19 @@
  * subscriber.
  */
 import diagnostics from 'node:diagnostics_channel';
+import type { Context } from '../server/context.js';
 
-export type ProtectionEvent =
+export type ProtectionEvent = (
   | { kind: 'rate_limited'; rule: string }
   | { kind: 'timeout'; rule: string; method: string }
   | { kind: 'concurrency_rejected'; rule: string }
   | { kind: 'concurrency_queued'; rule: string }
   | { kind: 'cache'; rule: string; result: 'hit' | 'miss' | 'shared' }
-  | { kind: 'auth_failed'; reason: string };
+  | { kind: 'auth_failed'; reason: string }
+) & {
+  /** The request it is about, when there is one: only its server's `metrics()` count it. */
+  ctx?: Context<any>;
+};
 
 export const protectionChannel = diagnostics.channel('rampart:protection');
 

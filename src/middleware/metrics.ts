@@ -57,8 +57,54 @@ const METHODS = new Set([
   'subscriptions/listen',
 ]);
 
+/**
+ * What one `metrics()` counts of the protection middleware's and the stores' diagnostics events:
+ * events about a request count only in the registries of the server the request is on (the
+ * middleware's settle observer is on its context); events about no request (an HTTP
+ * authentication failure, a store error) count everywhere.
+ */
+interface ProtectionSink {
+  observer: SettleObserver;
+  protection(event: ProtectionEvent): void;
+  store(failure: StoreFailure): void;
+}
+
+/**
+ * The live sinks, weakly: one subscription per channel for the whole process, however many
+ * `metrics()` are made (each of those once subscribed for good, keeping its registry alive). A sink
+ * lives as long as its middleware; dead ones are dropped as events or new sinks come.
+ */
+const sinks = new Set<WeakRef<ProtectionSink>>();
+let subscribed = false;
+
+function eachSink(visit: (sink: ProtectionSink) => void): void {
+  for (const ref of sinks) {
+    const sink = ref.deref();
+    if (sink === undefined) sinks.delete(ref);
+    else visit(sink);
+  }
+}
+
+function addSink(sink: ProtectionSink): void {
+  eachSink(() => undefined);
+  sinks.add(new WeakRef(sink));
+  if (subscribed) return;
+  subscribed = true;
+  protectionChannel.subscribe((message) => {
+    const event = message as ProtectionEvent;
+    eachSink((s) => {
+      if (event.ctx === undefined || event.ctx.isObservedBy(s.observer)) s.protection(event);
+    });
+  });
+  storeChannel.subscribe((message) => eachSink((s) => s.store(message as StoreFailure)));
+}
+
 /** Counts what the protection middleware and the stores report on their diagnostics channels. */
-function countProtection(prom: typeof Prom, registry: Prom.Registry): void {
+function protectionSink(
+  prom: typeof Prom,
+  registry: Prom.Registry,
+  observer: SettleObserver,
+): ProtectionSink {
   const counter = (name: string, help: string, labelNames: string[]) =>
     new prom.Counter({ name, help, labelNames, registers: [registry] });
   const rateLimited = counter('mcp_rate_limited_total', 'Requests refused by a rate limit, by rule', [
@@ -85,27 +131,31 @@ function countProtection(prom: typeof Prom, registry: Prom.Registry): void {
     'Store operations that failed, by store and operation',
     ['store', 'operation'],
   );
-  protectionChannel.subscribe((message) => {
-    const event = message as ProtectionEvent;
-    switch (event.kind) {
-      case 'rate_limited':
-        return rateLimited.inc({ rule: event.rule });
-      case 'timeout':
-        return timeouts.inc({ rule: event.rule, method: METHODS.has(event.method) ? event.method : 'other' });
-      case 'concurrency_queued':
-        return concurrency.inc({ rule: event.rule, outcome: 'queued' });
-      case 'concurrency_rejected':
-        return concurrency.inc({ rule: event.rule, outcome: 'rejected' });
-      case 'cache':
-        return cacheRequests.inc({ rule: event.rule, result: event.result });
-      case 'auth_failed':
-        return authFailures.inc({ reason: event.reason });
-    }
-  });
-  storeChannel.subscribe((message) => {
-    const failure = message as StoreFailure;
-    storeErrors.inc({ store: failure.store, operation: failure.operation });
-  });
+  return {
+    observer,
+    protection(event) {
+      switch (event.kind) {
+        case 'rate_limited':
+          return rateLimited.inc({ rule: event.rule });
+        case 'timeout':
+          return timeouts.inc({
+            rule: event.rule,
+            method: METHODS.has(event.method) ? event.method : 'other',
+          });
+        case 'concurrency_queued':
+          return concurrency.inc({ rule: event.rule, outcome: 'queued' });
+        case 'concurrency_rejected':
+          return concurrency.inc({ rule: event.rule, outcome: 'rejected' });
+        case 'cache':
+          return cacheRequests.inc({ rule: event.rule, result: event.result });
+        case 'auth_failed':
+          return authFailures.inc({ reason: event.reason });
+      }
+    },
+    store(failure) {
+      storeErrors.inc({ store: failure.store, operation: failure.operation });
+    },
+  };
 }
 
 /** Creates the metrics middleware. Register it right after `logging()`. */
@@ -184,7 +234,6 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       traffic.push({ total, seen, cells: { bytes: bytes.cell(labels), messages: messages.cell(labels) } });
     }
   }
-  countProtection(prom, registry);
   const maxTargets = options.maxTargets ?? 200;
   const known = new Set<string>();
   let server: McpServer<any> | undefined;
@@ -251,7 +300,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     }
   };
   // One observer for every request: the method, target and duration are the context's to tell.
-  const observer: SettleObserver = {
+  const observer: SettleObserver & { sink?: ProtectionSink } = {
     settled(ctx, result, err, isFailure) {
       inFlight--;
       const method = METHODS.has(ctx.method) ? ctx.method : 'other';
@@ -259,7 +308,9 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       if (isFailure) failed(ctx, method, seconds, err);
       else succeeded(ctx, method, seconds, result);
     },
-  };
+  }; // Held by the observer, which the middleware holds: the sink lives as long as they do.
+  observer.sink = protectionSink(prom, registry, observer);
+  addSink(observer.sink);
 
   const middleware = ((ctx, next) => {
     if (ctx.kind === 'notification') return next();

@@ -52,8 +52,8 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
   if (typeof cost === 'number' && !(cost >= 0 && Number.isFinite(cost)))
     throw new TypeError('rateLimit: cost must be a number >= 0');
 
-  const reject = (result: TakeResult): never => {
-    publishProtection({ kind: 'rate_limited', rule });
+  const reject = (result: TakeResult, ctx: Context<any>): never => {
+    publishProtection({ kind: 'rate_limited', rule, ctx });
     throw new RateLimitedError(result.degraded ? 'Rate limiter unavailable' : 'Rate limit exceeded', {
       // A cost above the burst can never pass: no retry hint.
       retryAfterMs: result.retryAfterMs >= 0 ? result.retryAfterMs : undefined,
@@ -71,7 +71,7 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
       throw new TypeError(`rateLimit: cost must be a number >= 0 (got ${n})`);
     const taken = store.take(prefix + key, bucket, n);
     // The memory store answers synchronously: no promise on the admitted path.
-    if (!(taken instanceof Promise)) return taken.allowed ? next() : reject(taken);
-    return taken.then((result) => (result.allowed ? next() : reject(result)));
+    if (!(taken instanceof Promise)) return taken.allowed ? next() : reject(taken, ctx);
+    return taken.then((result) => (result.allowed ? next() : reject(result, ctx)));
   };
 }

@@ -100,7 +100,7 @@ export function timeout(options: TimeoutOptions): Middleware<Context<any>> {
   const explicit = new Set(options.methods ?? []);
   const shortest = Math.min(options.ms, ...Object.values(perTool));
   const deadlines = new Deadlines(Math.min(1_000, Math.max(5, shortest / 20)), (timed) => {
-    publishProtection({ kind: 'timeout', rule, method: timed.ctx.method });
+    publishProtection({ kind: 'timeout', rule, method: timed.ctx.method, ctx: timed.ctx });
     const error = new TimeoutError(`Request timed out after ${timed.ms} ms`, {
       details: { timeoutMs: timed.ms },
     });

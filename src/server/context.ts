@@ -139,6 +139,16 @@ export class Context<Deps = unknown> {
    * `next()`, which costs a promise and two closures per request (and the async hooks'
    * callbacks besides, under AsyncLocalStorage). Observers see the outcome the client gets.
    */
+  /** Whether `observer` waits on this request's outcome (it is not told yet). */
+  isObservedBy(observer: SettleObserver): boolean {
+    return (
+      this._observer === observer ||
+      this._observer2 === observer ||
+      this._observer3 === observer ||
+      (this._observers?.includes(observer) ?? false)
+    );
+  }
+
   onSettled(observer: SettleObserver): void {
     // Registered after the outcome (a middleware past a timeout that already answered): told now.
     if (this._settled !== 0) {

@@ -186,6 +186,24 @@ describe('metrics()', () => {
     await peer.close();
   });
 
+  it("counts a request's protection events only in its own server's registry", async () => {
+    const make = () => {
+      const server = createServer({ name: 'm', version: '1', logger: createLogger({ level: 'silent' }) });
+      const m = metrics({ defaultMetrics: false });
+      server.use(m).use(rateLimit({ rate: 0, burst: 1, key: 'global', name: 'tight' }));
+      server.tool('work', () => 'ok');
+      return { server, m };
+    };
+    const a = make();
+    const b = make();
+    const peer = await rawPeer(a.server);
+    for (let i = 0; i < 3; i++)
+      await peer.call(i, 'tools/call', { name: 'work', arguments: {}, _meta: envelope() });
+    expect(parse(await a.m.registry.metrics()).get('mcp_rate_limited_total{rule="tight"}')).toBe(2);
+    expect(parse(await b.m.registry.metrics()).get('mcp_rate_limited_total{rule="tight"}')).toBeUndefined();
+    await peer.close();
+  });
+
   it('serves the same figures as JSON, and resets them with the registry', async () => {
     const { client, scrape, m } = await setup();
     for (let i = 0; i < 2; i++) await client.callTool({ name: 'ok', arguments: {} });
