@@ -272,7 +272,14 @@ export class WebSocketEndpoint {
     try {
       auth = await authenticator.authenticate({ header, path: this.path });
     } catch (err) {
-      refuse(ws, CloseCode.PolicyViolation, `unauthorized: ${toRampartError(err).message}`);
+      const error = toRampartError(err);
+      if (error.code !== ErrorCode.Unauthorized && error.code !== ErrorCode.Forbidden) {
+        // The authenticator broke (its database is down, say): not the peer's fault, and logged, as over HTTP.
+        this.server.logger.error({ err }, 'authentication failed');
+        refuse(ws, CloseCode.InternalError, 'internal error');
+        return undefined;
+      }
+      refuse(ws, CloseCode.PolicyViolation, `unauthorized: ${error.message}`);
       return undefined;
     }
     return { auth };

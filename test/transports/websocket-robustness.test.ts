@@ -246,6 +246,25 @@ describe('WebSocket endpoint, unexpected failures while accepting', () => {
   });
 });
 
+describe('WebSocket endpoint, an authenticator that breaks', () => {
+  it('closes with 1011 and logs the failure, as HTTP answers 500, instead of a policy refusal', async () => {
+    const { lines, logger } = captureLogs({ level: 'error' });
+    const server = makeServer(logger);
+    authenticateWith(server, async () => {
+      throw new Error('user database unreachable');
+    });
+    const { url, live } = await serve(server);
+    const peer = connect(url);
+    const outcome = await Promise.race([peer.closed, crashed()]);
+    expect(escaped).toEqual([]);
+    expect((outcome as { code: number }).code).toBe(1011);
+    expect(lines.find((l) => l.msg === 'authentication failed')?.err?.message).toBe(
+      'user database unreachable',
+    );
+    expect((await fetch(live)).status).toBe(200);
+  });
+});
+
 describe('WebSocket endpoint, peers that leave during authentication', () => {
   it('attaches no session for a peer gone before its credentials were checked', async () => {
     const server = makeServer();
