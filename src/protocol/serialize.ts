@@ -8,10 +8,37 @@ const cached = new WeakMap<object, string>();
 /** Pre-serialised values as UTF-8, encoded the first time a response carries them whole. */
 const encoded = new WeakMap<object, Buffer>();
 
-/** Serialises `value` now and remembers it; the same object is spliced in verbatim later. */
+/**
+ * Serialises `value` now and remembers it; the same object is spliced in verbatim later, so it must
+ * not change in between: a value handed to code that may edit it should be frozen (or come from
+ * `preserializeFrozen`), or responses would carry the old text while the in-memory transport carries
+ * the edit.
+ */
 export function preserialize<T extends object>(value: T): T {
   cached.set(value, JSON.stringify(value));
   encoded.delete(value);
+  return value;
+}
+
+/**
+ * `preserialize` for a value shared between responses that middleware gets to see: a deep-frozen
+ * copy of `value` as JSON reads it back, pre-serialised. What a client receives is then the same on
+ * every transport (the in-memory one passes the object itself), and an edit in place throws instead
+ * of changing the object but not its cached text. `value` itself is left as it was.
+ */
+export function preserializeFrozen<T extends object>(value: T): T {
+  const json = JSON.stringify(value);
+  const copy = deepFreeze(JSON.parse(json)) as T;
+  cached.set(copy, json);
+  return copy;
+}
+
+/** Freezes a JSON value (plain objects, arrays, primitives; no cycles) and everything in it. */
+function deepFreeze(value: unknown): unknown {
+  if (typeof value === 'object' && value !== null) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
   return value;
 }
 
