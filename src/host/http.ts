@@ -289,6 +289,34 @@ export function fetchHandler(server: McpServer<any>, options: HttpOptions = {}) 
   return Object.assign(handler, { router, close: (drainMs?: number) => router.close(drainMs) });
 }
 
+/** Node's response in progress on a socket (`null` between requests, until written); an internal of `node:http`. */
+function busy(socket: Socket): boolean {
+  return (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
+}
+
+/**
+ * A sweep for a closing host: each call closes the connections with no response in progress that
+ * read nothing since the call before (a request may be arriving on them).
+ */
+function idleSweep(sockets: Set<Socket>): () => void {
+  const lastRead = new Map<Socket, number>();
+  return () => {
+    for (const socket of sockets) {
+      const read = socket.bytesRead;
+      if (!busy(socket) && lastRead.get(socket) === read) socket.destroy();
+      else lastRead.set(socket, read);
+    }
+  };
+}
+
+/** Resolves when `promise` settles or `ms` have passed, whichever is first. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Starts the HTTP host. Port 0 picks a free port; the bound address is in the result. */
 export async function listen(server: McpServer<any>, options: ListenOptions = {}): Promise<HttpHost> {
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
@@ -306,8 +334,16 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
   // One sweep closes idle connections (it turns Node's per-request timer off); 0 keeps them open.
   if (keepAliveMs > 0) idle = new IdleConnections(http, keepAliveMs);
   else http.keepAliveTimeout = 0;
+  // The HTTP connections (one entry per connection, none per request), for close() to let the
+  // responses on them finish writing.
+  const sockets = new Set<Socket>();
+  http.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     idle?.forget(socket as Socket);
+    sockets.delete(socket as Socket);
     router.upgrade(req, socket, head);
   });
   await new Promise<void>((resolve, reject) => {
@@ -334,12 +370,18 @@ export async function listen(server: McpServer<any>, options: ListenOptions = {}
     ws: router.ws,
     close(drainMs = 5_000) {
       closing ??= (async () => {
-        // Stop accepting; idle keep-alive connections go now, busy ones after their response.
+        const deadline = Date.now() + drainMs;
+        // Stop accepting; idle keep-alive connections go at the first sweeps, busy ones once their
+        // response is written — not merely ended, as Node's closeIdleConnections() has it: a large
+        // body ended in the drain takes many writes, which that would cut short.
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-        http.closeIdleConnections();
-        const sweeper = setInterval(() => http.closeIdleConnections(), 100);
+        const sweep = idleSweep(sockets);
+        sweep();
+        const sweeper = setInterval(sweep, 100);
         try {
           await router.close(drainMs);
+          // What the drain answered may still be on its way: wait for it, up to the drain deadline.
+          await within(closed, deadline - Date.now());
         } finally {
           clearInterval(sweeper);
           idle?.stop();

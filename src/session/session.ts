@@ -220,24 +220,9 @@ export class Session {
   }
 
   private async receiveBatch(batch: unknown[], extra?: MessageExtra): Promise<void> {
-    if (batch.length === 0) {
-      this.send(failure(null, new InvalidRequestError('Invalid Request: empty batch').toJsonRpc()));
-      return;
-    }
-    if (!allowsBatches(this.protocolVersion)) {
-      const why = this.protocolVersion
-        ? `JSON-RPC batches are not supported in protocol version ${this.protocolVersion}`
-        : 'JSON-RPC batches are not allowed before initialization';
-      this.send(failure(null, new InvalidRequestError(why).toJsonRpc()));
-      return;
-    }
-    if (batch.length > this.limits.maxBatchSize) {
-      this.send(
-        failure(
-          null,
-          new InvalidRequestError(`Batch exceeds ${this.limits.maxBatchSize} messages`).toJsonRpc(),
-        ),
-      );
+    const refusal = this.batchRefusal(batch.length);
+    if (refusal !== undefined) {
+      this.send(failure(null, refusal));
       return;
     }
     const responses = await Promise.all(
@@ -258,6 +243,25 @@ export class Session {
     );
     const out = responses.filter((r): r is JsonRpcResponse => r !== undefined);
     if (out.length > 0) this.send(out as unknown as JsonRpcMessage);
+  }
+
+  /**
+   * Why this session refuses a batch of `length` messages as a whole (empty, none allowed on its
+   * protocol version, past `maxBatchSize`), or undefined. Transports that answer a batch as one
+   * response ask first: the session's error for it has no id (`null`) to route by.
+   */
+  batchRefusal(length: number): JsonRpcErrorObject | undefined {
+    if (length === 0) return new InvalidRequestError('Invalid Request: empty batch').toJsonRpc();
+    if (!allowsBatches(this.protocolVersion)) {
+      const why = this.protocolVersion
+        ? `JSON-RPC batches are not supported in protocol version ${this.protocolVersion}`
+        : 'JSON-RPC batches are not allowed before initialization';
+      return new InvalidRequestError(why).toJsonRpc();
+    }
+    if (length > this.limits.maxBatchSize) {
+      return new InvalidRequestError(`Batch exceeds ${this.limits.maxBatchSize} messages`).toJsonRpc();
+    }
+    return undefined;
   }
 
   /** ContextSession: a request this session's host serves is answered now (`ctx.answerNow`). */
@@ -365,18 +369,7 @@ export class Session {
       const entry: Pending = {
         resolve,
         reject,
-        timer: setTimeout(
-          () =>
-            this.failPending(
-              id,
-              new RampartError(
-                'timeout',
-                ErrorCode.RequestTimeout,
-                `Client did not answer ${method} in ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        ),
+        timer: setTimeout(() => this.timedOut(id, method, timeoutMs, options.relatedRequestId), timeoutMs),
       };
       const signal = options.signal;
       if (signal) {
@@ -398,6 +391,19 @@ export class Session {
         params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.send(message, options.relatedRequestId);
     });
+  }
+
+  /**
+   * A server→client request went unanswered for `timeoutMs`: it fails here, and on the legacy era the
+   * client is told it was cancelled (MCP "Cancellation"), so it stops working on it.
+   */
+  private timedOut(id: JsonRpcId, method: string, timeoutMs: number, relatedRequestId?: JsonRpcId): void {
+    if (!this.pending?.has(id)) return;
+    const why = `Client did not answer ${method} in ${timeoutMs} ms`;
+    this.failPending(id, new RampartError('timeout', ErrorCode.RequestTimeout, why));
+    if (this.era === 'legacy' && !this.closed) {
+      void this.notify('notifications/cancelled', { requestId: id, reason: why }, relatedRequestId);
+    }
   }
 
   private failPending(id: JsonRpcId, error: Error): void {
@@ -461,14 +467,10 @@ export class Session {
   private closedPromise: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
 
-  /** Resolves once the session has closed. */
+  /** Resolves once the session has closed (for one closing now, once it is done). */
   whenClosed(): Promise<void> {
-    if (this.closedPromise === undefined) {
-      this.closedPromise =
-        this.closed && this.resolveClosed === undefined
-          ? Promise.resolve()
-          : new Promise((resolve) => (this.resolveClosed = resolve));
-    }
+    if (this.closed) return this.closing ?? CLOSED;
+    this.closedPromise ??= new Promise((resolve) => (this.resolveClosed = resolve));
     return this.closedPromise;
   }
 

@@ -396,6 +396,14 @@ async function readWebBody(request: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Bytes a streamed Web response queues before `write` reports that its reader is not keeping up. */
+const STREAM_HIGH_WATER = 64 * 1024;
+/**
+ * A streamed Web response's queue counts bytes, not chunks (the default strategy's count would
+ * never reach `maxBufferedBytes`). Shared: a strategy is read once, when a stream is made.
+ */
+const STREAM_QUEUE = new ByteLengthQueuingStrategy({ highWaterMark: STREAM_HIGH_WATER });
+
 /** Wraps a Web-standard Request; the Response is delivered through `respondWith` once known. */
 export function fetchExchange(request: Request, respondWith: (response: Response) => void): HttpExchange {
   const url = new URL(request.url);
@@ -440,15 +448,18 @@ export function fetchExchange(request: Request, respondWith: (response: Response
       const encoder = new TextEncoder();
       let controller!: ReadableStreamDefaultController<Uint8Array>;
       let closed = false;
-      const body = new ReadableStream<Uint8Array>({
-        start(c) {
-          controller = c;
+      const body = new ReadableStream<Uint8Array>(
+        {
+          start(c) {
+            controller = c;
+          },
+          cancel() {
+            closed = true;
+            if (!complete) for (const l of abortListeners) l();
+          },
         },
-        cancel() {
-          closed = true;
-          if (!complete) for (const l of abortListeners) l();
-        },
-      });
+        STREAM_QUEUE,
+      );
       respondWith(new Response(body, { status, headers: Object.assign({}, extraHeaders, h) }));
       return {
         write(chunk) {
@@ -456,8 +467,10 @@ export function fetchExchange(request: Request, respondWith: (response: Response
           controller.enqueue(encoder.encode(chunk));
           return (controller.desiredSize ?? 1) > 0;
         },
+        // Bytes queued for the reader: the high-water mark less what the queue still wants.
         get buffered() {
-          return controller.desiredSize !== null && controller.desiredSize < 0 ? -controller.desiredSize : 0;
+          const wanted = controller.desiredSize;
+          return wanted === null ? 0 : STREAM_HIGH_WATER - wanted;
         },
         end() {
           if (closed) return;

@@ -10,7 +10,14 @@ import type { Session } from '../../session/session.js';
 import type { MessageExtra, Transport } from '../types.js';
 import { BodyTooLargeError, type HttpExchange, readBodyText } from './exchange.js';
 import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
-import { authenticateHttp, type Caller, HttpMessageExtra, rejectHttp, requestIdOf } from './streamable.js';
+import {
+  authenticateHttp,
+  type Caller,
+  HttpMessageExtra,
+  rejectHttp,
+  requestIdOf,
+  SHUTDOWN_RETRY_MS,
+} from './streamable.js';
 
 export interface LegacySseOptions {
   /** Path of the event stream. Default `/sse`. */
@@ -29,6 +36,8 @@ class SseSessionTransport implements Transport {
   onmessage?: (message: any, extra?: MessageExtra) => void;
   onclose?: () => void;
   onerror?: (error: Error) => void;
+  /** The `retry:` hint the stream ends with when the session closes (set for a shutdown). */
+  retryMs: number | undefined = undefined;
   private closed = false;
 
   constructor(
@@ -47,7 +56,7 @@ class SseSessionTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stream.close();
+    this.stream.close(this.retryMs);
     this.onclose?.();
   }
 }
@@ -158,6 +167,9 @@ export class LegacySse {
 
   /** Closes every SSE session, letting in-flight requests finish. */
   async close(drainMs = 5_000): Promise<void> {
+    // The streams end with a reconnect hint (see StreamableHttp.close).
+    const retryMs = this.options.sse?.retryMs ?? SHUTDOWN_RETRY_MS;
+    for (const entry of this.sessions.values()) entry.transport.retryMs = retryMs;
     await Promise.all([...this.sessions.values()].map((e) => e.session.close(drainMs)));
     this.sessions.clear();
   }

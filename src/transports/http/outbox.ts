@@ -3,21 +3,23 @@
  * answers it — as one JSON body, or as an SSE stream that also carries the requests' notifications and
  * server→client requests — and the session's standalone GET stream takes what relates to no request.
  */
+import { RampartError } from '../../protocol/errors.js';
 import {
   ErrorCode,
+  failure,
   isResponse,
   type JsonRpcErrorObject,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcResponse,
 } from '../../protocol/jsonrpc.js';
-import { serializeMessage, stringifyMessage } from '../../protocol/serialize.js';
+import { type Chunks, serializeMessage, stringifyMessage } from '../../protocol/serialize.js';
 import { SmallMap } from '../../session/small-map.js';
 import { publishTraffic } from '../diagnostics.js';
 import { type Authenticator, type MessageExtra, SENT, type SendOptions, type Transport } from '../types.js';
 import type { EventStore } from './event-store.js';
 import type { HttpExchange } from './exchange.js';
-import { SSE_HEADERS, type SseOptions, SseStream } from './sse.js';
+import { SSE_HEADERS, type SseOptions, SseStream, unencodable } from './sse.js';
 
 /** Builds the `WWW-Authenticate` challenge for an auth error (the auth middleware provides it). */
 export type ChallengeFn = (error: JsonRpcErrorObject) => string | undefined;
@@ -121,6 +123,17 @@ export class OutboxVariants {
   }
 }
 
+/** The answer to a request still unanswered when its outbox is given up (MCP: `shutting_down`). */
+function shuttingDown(id: JsonRpcId, correlationId: string | undefined): JsonRpcResponse {
+  return failure(
+    id,
+    new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session closed').toJsonRpc(correlationId),
+  );
+}
+
+/** A whole response's body: one answer, or a batch's. */
+type Answer = JsonRpcResponse | JsonRpcResponse[];
+
 /** Answers one POST. */
 export class Outbox {
   /** The ids of the POST's requests still unanswered. */
@@ -129,9 +142,15 @@ export class Outbox {
   private answer: JsonRpcResponse | undefined;
   private answers: JsonRpcResponse[] | undefined;
   sse: SseStream | undefined;
+  /** The stream this POST's own response carries (`sse` moves to a resumed one). */
+  private own: SseStream | undefined;
   private done = false;
+  /** The headers of this POST's response (the options' own, unless an `onanswer` replaced them). */
+  headers: Readonly<Record<string, string>>;
   /** Called once every request of the POST is answered (or the outbox is abandoned). */
   onfinish?: () => void;
+  /** Told of each answer before it goes out (an `initialize` POST decides there whether its session stays). */
+  onanswer?: (response: JsonRpcResponse) => void;
 
   constructor(
     readonly streamId: string,
@@ -140,8 +159,9 @@ export class Outbox {
     private readonly store: EventStore | undefined,
     private readonly options: OutboxOptions,
   ) {
-    if (typeof ids === 'object') for (const id of ids) this.pending.set(id, true);
-    else this.pending.set(ids, true);
+    if (Array.isArray(ids)) for (const id of ids) this.pending.set(id, true);
+    else this.pending.set(ids as JsonRpcId, true);
+    this.headers = options.headers;
     if (options.batch) this.answers = [];
     if (options.sseNow) this.openStream();
   }
@@ -153,8 +173,10 @@ export class Outbox {
 
   private openStream(): SseStream {
     if (!this.sse) {
-      const sink = this.ex.stream(200, Object.assign({}, SSE_HEADERS, this.options.headers));
+      const sink = this.ex.stream(200, Object.assign({}, SSE_HEADERS, this.headers));
       this.sse = new SseStream(sink, this.streamId, this.store, this.options.sseOptions);
+      this.sse.correlationId = this.ex.correlationId;
+      this.own = this.sse;
     }
     return this.sse;
   }
@@ -167,6 +189,7 @@ export class Outbox {
   deliver(message: JsonRpcMessage): Promise<void> {
     if (this.done) return SENT;
     const response = isResponse(message);
+    if (response && this.onanswer !== undefined) this.onanswer(message);
     // The stream opens lazily: an answer with nothing before it goes out as plain JSON, with its status.
     if (!this.sse && this.options.sse && !response) this.openStream();
     if (this.sse) return this.stream(this.sse, message, response);
@@ -179,10 +202,15 @@ export class Outbox {
   }
 
   private async stream(sse: SseStream, message: JsonRpcMessage, response: boolean): Promise<void> {
-    if (sse.isOpen) await sse.send(message);
-    // A dropped stream keeps recording, so the client can resume it with Last-Event-ID.
-    else if (this.store) await this.store.append(this.streamId, message);
-    if (response) this.answered(message as JsonRpcResponse);
+    try {
+      if (sse.isOpen) await sse.send(message);
+      // A dropped stream keeps recording, so the client can resume it with Last-Event-ID.
+      else if (this.store) await this.store.append(this.streamId, message);
+    } finally {
+      // Even when it could not be sent (an answer JSON cannot encode went out as an error instead):
+      // the POST must not wait for it for ever.
+      if (response) this.answered(message as JsonRpcResponse);
+    }
   }
 
   private answered(response: JsonRpcResponse): void {
@@ -191,60 +219,124 @@ export class Outbox {
     if (this.pending.size === 0) this.finish();
   }
 
-  /** Moves the rest of this outbox onto a resumed stream. */
+  /** Moves the rest of this outbox onto a resumed stream; the stream it replaces ends. */
   resume(stream: SseStream): void {
+    const previous = this.sse;
     this.sse = stream;
+    if (previous !== undefined && previous !== stream) previous.close();
   }
 
   private finish(): void {
     this.done = true;
+    let failed: Error | undefined;
     if (this.sse) {
       this.sse.close();
     } else if (!this.ex.responded) {
-      const body = this.answers ?? this.answer;
-      // A challenge is built only by a server with an authenticator (none, no closure per response).
-      const authenticator = this.options.authenticator;
-      const challenge =
-        authenticator === undefined
-          ? undefined
-          : (e: JsonRpcErrorObject) => authenticator.challenge(e, this.ex);
-      const { status, headers } = statusFor(body, this.options.modern, challenge);
-      const ex = this.ex;
-      const text = Array.isArray(body)
+      failed = this.respondWhole((this.answers ?? this.answer)!);
+    }
+    this.answer = undefined;
+    this.onfinish?.();
+    // Answered in its place, but still a failure to report (the session logs what a send throws).
+    if (failed !== undefined) throw failed;
+  }
+
+  /**
+   * Sends `body` as one JSON response, with its status. An answer JSON cannot encode goes out as an
+   * internal error instead (`unencodable`), and the encoding failure is returned.
+   */
+  private respondWhole(body: Answer): Error | undefined {
+    const ex = this.ex;
+    let text: string | Chunks;
+    let failed: Error | undefined;
+    try {
+      text = Array.isArray(body)
         ? JSON.stringify(body)
         : ex.respondChunks !== undefined
           ? serializeMessage(body)
           : stringifyMessage(body);
-      // Measured once, for the Content-Length and the traffic count both.
-      const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.bytes;
-      publishTraffic('http', 'out', bytes, this.answers === undefined ? 1 : this.answers.length);
-      const head = this.responseHeaders(headers);
-      if (typeof text === 'string') ex.respond(status, head, text, bytes);
-      else ex.respondChunks!(status, head, text.parts, bytes);
+    } catch (err) {
+      failed = err instanceof Error ? err : new Error(String(err));
+      body = Array.isArray(body)
+        ? body.map((answer) => (encodes(answer) ? answer : this.standIn(answer)))
+        : this.standIn(body);
+      text = JSON.stringify(body);
     }
-    this.answer = undefined;
-    this.onfinish?.();
+    // A challenge is built only by a server with an authenticator (none, no closure per response).
+    const authenticator = this.options.authenticator;
+    const challenge =
+      authenticator === undefined ? undefined : (e: JsonRpcErrorObject) => authenticator.challenge(e, ex);
+    const { status, headers } = statusFor(body, this.options.modern, challenge);
+    // Measured once, for the Content-Length and the traffic count both.
+    const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.bytes;
+    publishTraffic('http', 'out', bytes, Array.isArray(body) ? body.length : 1);
+    const head = this.responseHeaders(headers);
+    if (typeof text === 'string') ex.respond(status, head, text, bytes);
+    else ex.respondChunks!(status, head, text.parts, bytes);
+    return failed;
   }
 
-  /** A whole response's headers: JSON, the options' headers, and the status' own (the caller's object). */
+  private standIn(answer: JsonRpcResponse): JsonRpcResponse {
+    return answer.id === null ? answer : unencodable(answer.id, this.ex.correlationId);
+  }
+
+  /** A whole response's headers: JSON, the outbox's headers, and the status' own (the caller's object). */
   private responseHeaders(extra?: Record<string, string>): Record<string, string> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    const own = this.options.headers;
+    const own = this.headers;
     for (const name in own) headers[name] = own[name];
     if (extra !== undefined) for (const name in extra) headers[name] = extra[name];
     return headers;
   }
 
-  /** Gives up (session closed): closes the stream; a JSON response gets whatever was collected. */
+  /**
+   * Gives up (session closed): every request still unanswered gets a `shutting_down` error — in the
+   * JSON response with what was collected, or on the stream, which then ends (with `retryMs`, a
+   * reconnect hint).
+   */
   abandon(retryMs?: number): void {
     if (this.done) return;
     this.done = true;
-    if (this.sse) this.sse.close(retryMs);
-    else if (!this.ex.responded) {
-      const collected = this.answers ?? (this.answer === undefined ? [] : [this.answer]);
-      this.ex.respond(503, this.responseHeaders(), JSON.stringify(collected));
+    const refusals: JsonRpcResponse[] = [];
+    for (const id of this.pending.keys()) refusals.push(shuttingDown(id, this.ex.correlationId));
+    if (this.sse) {
+      const sse = this.sse;
+      if (sse.isOpen) for (const refusal of refusals) sse.writeEvent(refusal, undefined);
+      sse.close(retryMs);
+    } else if (!this.ex.responded) {
+      if (this.answers !== undefined) this.answers.push(...refusals);
+      // A single request is unanswered, or it would have finished.
+      this.respondWhole(this.answers ?? refusals[0]);
     }
+    this.answer = undefined;
     this.onfinish?.();
+  }
+
+  /**
+   * Lets go of a POST whose client went away: nothing more is written to it, and it stops waiting
+   * for answers (what comes later for its requests is dropped).
+   */
+  discard(): void {
+    if (this.done) return;
+    this.done = true;
+    this.sse?.close();
+    this.answer = undefined;
+    this.answers = undefined;
+    this.onfinish?.();
+  }
+
+  /** Ends this POST's own stream (its connection went away), not one it was resumed on. */
+  dropped(): void {
+    this.own?.close();
+  }
+}
+
+/** Whether JSON can encode `answer`. */
+function encodes(answer: JsonRpcResponse): boolean {
+  try {
+    JSON.stringify(answer);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -257,6 +349,8 @@ export class RequestTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   outbox: Outbox | undefined;
+  /** The `retry:` hint its stream ends with when the session closes (set for a shutdown). */
+  retryMs: number | undefined = undefined;
   private closed = false;
 
   constructor(readonly sessionId: string) {}
@@ -274,11 +368,14 @@ export class RequestTransport implements Transport {
   close(): Promise<void> {
     if (this.closed) return SENT;
     this.closed = true;
-    this.outbox?.abandon();
+    this.outbox?.abandon(this.retryMs);
     this.onclose?.();
     return SENT;
   }
 }
+
+/** Finished POST streams a session keeps resumable at most; past it, the oldest are dropped from the store. */
+const MAX_FINISHED_STREAMS = 1_000;
 
 /**
  * The Transport a session sees on HTTP: routes responses to the POST that asked, related messages to
@@ -293,6 +390,13 @@ export class HttpSessionTransport implements Transport {
   /** Outboxes by stream id, for resumption. */
   readonly outboxes = new SmallMap<string, Outbox>();
   standalone: SseStream | undefined;
+  /**
+   * POST streams that carried SSE and have finished, oldest first: their events stay in the store
+   * (a client may still resume one) until the session ends, or until this many more have finished.
+   */
+  private finishedStreams: Set<string> | undefined;
+  /** The `retry:` hint its streams end with when the session closes (set for a shutdown). */
+  retryMs: number | undefined = undefined;
   private closed = false;
 
   constructor(
@@ -306,17 +410,44 @@ export class HttpSessionTransport implements Transport {
 
   async start(): Promise<void> {}
 
-  /** Registers a POST's outbox for its request ids. */
+  /**
+   * Registers a POST's outbox for its request ids — all but those still routed to another POST (a
+   * request id in flight), which the caller answers itself.
+   */
   register(outbox: Outbox): void {
-    for (const id of outbox.pending.keys()) this.routes.set(id, outbox);
+    for (const id of outbox.pending.keys()) if (!this.routes.has(id)) this.routes.set(id, outbox);
     this.outboxes.set(outbox.streamId, outbox);
     // Through a local: a function literal assigned straight to a property is pretenured by V8
     // (docs/performance.md).
-    const onfinish = () => {
-      this.outboxes.delete(outbox.streamId);
-      for (const id of outbox.pending.keys()) this.routes.delete(id);
-    };
+    const onfinish = () => this.finished(outbox);
     outbox.onfinish = onfinish;
+  }
+
+  private finished(outbox: Outbox): void {
+    this.outboxes.delete(outbox.streamId);
+    for (const id of outbox.pending.keys()) if (this.routes.get(id) === outbox) this.routes.delete(id);
+    if (outbox.sse !== undefined && this.store !== undefined) this.keepResumable(outbox.streamId);
+  }
+
+  /** Remembers a finished stream whose events are in the store, to drop them with the session. */
+  private keepResumable(streamId: string): void {
+    this.finishedStreams ??= new Set();
+    this.finishedStreams.add(streamId);
+    if (this.finishedStreams.size > MAX_FINISHED_STREAMS) {
+      const oldest = this.finishedStreams.values().next().value!;
+      this.finishedStreams.delete(oldest);
+      this.dropStream(oldest);
+    }
+  }
+
+  private dropStream(streamId: string): Promise<void> | undefined {
+    try {
+      const dropped = this.store!.drop(streamId);
+      if (dropped instanceof Promise) return dropped.catch((err: Error) => this.onerror?.(err));
+    } catch (err) {
+      this.onerror?.(err as Error);
+    }
+    return undefined;
   }
 
   async send(message: JsonRpcMessage | JsonRpcMessage[], options?: SendOptions): Promise<void> {
@@ -345,9 +476,16 @@ export class HttpSessionTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const outbox of [...this.outboxes.values()]) outbox.abandon();
-    this.standalone?.close();
-    await this.store?.drop(this.standaloneStreamId);
+    // Abandoned, the outboxes with a stream join finishedStreams: every stream this session wrote
+    // to the store is dropped below.
+    for (const outbox of this.outboxes.values()) outbox.abandon(this.retryMs);
+    this.standalone?.close(this.retryMs);
+    if (this.store !== undefined) {
+      const streams = [this.standaloneStreamId];
+      if (this.finishedStreams !== undefined) streams.push(...this.finishedStreams);
+      this.finishedStreams = undefined;
+      await Promise.all(streams.map((id) => this.dropStream(id)));
+    }
     this.onclose?.();
   }
 }

@@ -2,7 +2,14 @@
  * A Server-Sent Events stream carrying JSON-RPC messages: event ids through the EventStore, keep-alive
  * comments, and a bound on what may wait for a slow client — past it the stream is cut, never grown.
  */
-import type { JsonRpcMessage } from '../../protocol/jsonrpc.js';
+import { InternalError } from '../../protocol/errors.js';
+import {
+  failure,
+  isResponse,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcResponse,
+} from '../../protocol/jsonrpc.js';
 import { stringifyMessage } from '../../protocol/serialize.js';
 import { publishTraffic } from '../diagnostics.js';
 import type { EventStore } from './event-store.js';
@@ -24,6 +31,14 @@ export interface SseOptions {
   retryMs?: number;
 }
 
+/**
+ * What goes out in place of an answer JSON cannot encode (a BigInt, a cycle): an internal error for
+ * the same id, so the request is not left waiting for an answer that never comes.
+ */
+export function unencodable(id: JsonRpcId, correlationId: string | undefined): JsonRpcResponse {
+  return failure(id, new InternalError().toJsonRpc(correlationId));
+}
+
 /** One SSE response stream. */
 export class SseStream {
   private timer: NodeJS.Timeout | undefined;
@@ -31,6 +46,8 @@ export class SseStream {
   private readonly maxBuffered: number;
   /** Called once when the stream ends, for whatever reason. */
   onclose?: () => void;
+  /** The correlation id of the request the stream answers, if one (for an answer's stand-in). */
+  correlationId: string | undefined = undefined;
 
   constructor(
     private readonly sink: StreamSink,
@@ -59,9 +76,23 @@ export class SseStream {
     this.writeEvent(message, id);
   }
 
-  /** Writes an already-stored event (replay after `Last-Event-ID`). */
+  /**
+   * Writes an already-stored event (replay after `Last-Event-ID`). A message JSON cannot encode
+   * throws; an answer is first written as an internal error in its place (`unencodable`).
+   */
   writeEvent(message: JsonRpcMessage, id: string | undefined): void {
-    const data = stringifyMessage(message);
+    let data: string;
+    try {
+      data = stringifyMessage(message);
+    } catch (err) {
+      if (!isResponse(message) || message.id === null) throw err;
+      this.writeData(JSON.stringify(unencodable(message.id, this.correlationId)), id);
+      throw err;
+    }
+    this.writeData(data, id);
+  }
+
+  private writeData(data: string, id: string | undefined): void {
     publishTraffic('sse', 'out', data);
     this.writeRaw(
       id === undefined ? `event: message\ndata: ${data}\n\n` : `id: ${id}\nevent: message\ndata: ${data}\n\n`,

@@ -8,7 +8,7 @@
  *   serves legacy requests without sessions.
  */
 import { randomBytes } from 'node:crypto';
-import { toRampartError } from '../../protocol/errors.js';
+import { InvalidRequestError, toRampartError } from '../../protocol/errors.js';
 import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
 import { correlationIdOf, newCorrelationId } from '../../server/correlation.js';
@@ -118,6 +118,27 @@ function isObject(v: unknown): v is Record<string, any> {
 function isRequestMessage(m: Record<string, any>): boolean {
   return 'method' in m && m.id !== undefined && m.id !== null;
 }
+
+/**
+ * A request whose id is neither a string nor a (finite) number — JSON-RPC allows no other, and MCP
+ * forbids null: no answer could be routed back to it.
+ */
+function hasInvalidId(m: Record<string, any>): boolean {
+  if (!('method' in m) || !('id' in m)) return false;
+  const id = m.id;
+  return typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id));
+}
+
+/** The answer to a request whose id is still in flight on another POST of the same session. */
+function inFlight(id: JsonRpcId) {
+  return failure(id, new InvalidRequestError(`Request id ${id} is already in flight`).toJsonRpc());
+}
+
+/** The headers of a failed `initialize`'s answer: no `Mcp-Session-Id`, as no session was opened. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The `retry:` hint (ms) streams end with on shutdown, unless `sse.retryMs` sets one. */
+export const SHUTDOWN_RETRY_MS = 1_000;
 
 function accepts(ex: HttpExchange, type: string): boolean {
   const accept = ex.header('accept');
@@ -337,6 +358,10 @@ export class StreamableHttp {
     if (batch ? body.length === 0 || !body.every(isObject) : !isObject(body)) {
       return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, 'Invalid Request', 'invalid_request'));
     }
+    if (batch ? body.some(hasInvalidId) : hasInvalidId(body)) {
+      const why = 'Invalid Request: id must be a string or a number';
+      return rejectHttp(ex, 400, httpError(ErrorCode.InvalidRequest, why, 'invalid_request'));
+    }
     const versionHeader = ex.header('mcp-protocol-version')?.trim();
     const modernHeader = versionHeader !== undefined && isModernVersion(versionHeader);
     if (modernHeader || (batch ? body.some(claimsModern) : claimsModern(body))) {
@@ -409,10 +434,11 @@ export class StreamableHttp {
     // (docs/performance.md).
     const onfinish = () => this.release(session, node);
     outbox.onfinish = onfinish;
-    // Closing the stream (or the connection) cancels the request.
+    // Closing the stream (or the connection) cancels the request; a cancelled request gets no
+    // answer, so the outbox lets go at once (its onfinish releases the session).
     ex.onAbort(() => {
       session.cancel(id, 'client closed the connection');
-      this.release(session, node);
+      outbox.discard();
     });
     session.receive(message, this.extra(ex, undefined, caller));
   }
@@ -423,20 +449,25 @@ export class StreamableHttp {
     );
   }
 
+  /** Answers 400 to a request whose `MCP-Protocol-Version` this server does not serve (POST, GET, DELETE). */
+  private refusesVersion(ex: HttpExchange): boolean {
+    const versionHeader = ex.header('mcp-protocol-version');
+    if (versionHeader === undefined || isSupportedVersion(versionHeader.trim())) return false;
+    rejectHttp(
+      ex,
+      400,
+      httpError(
+        ErrorCode.InvalidRequest,
+        `Unsupported MCP-Protocol-Version: ${versionHeader}`,
+        'unsupported_protocol_version',
+      ),
+    );
+    return true;
+  }
+
   /** Legacy era: sessions (or stateless), JSON or SSE per POST. */
   private legacy(ex: HttpExchange, body: Record<string, any> | Record<string, any>[], caller: Caller) {
-    const versionHeader = ex.header('mcp-protocol-version');
-    if (versionHeader !== undefined && !isSupportedVersion(versionHeader.trim())) {
-      return rejectHttp(
-        ex,
-        400,
-        httpError(
-          ErrorCode.InvalidRequest,
-          `Unsupported MCP-Protocol-Version: ${versionHeader}`,
-          'unsupported_protocol_version',
-        ),
-      );
-    }
+    if (this.refusesVersion(ex)) return;
     const batch = Array.isArray(body);
     const isInit = batch ? body.some((m) => m.method === 'initialize') : body.method === 'initialize';
     let entry: LegacySession | undefined;
@@ -476,17 +507,31 @@ export class StreamableHttp {
       session = this.server.requestSession(transport);
       node = this.ephemeral.add(session);
     }
+    if (batch) {
+      // A batch the session refuses as a whole (no batches on its version, too many messages) is
+      // answered here: the session's one error for it has no id to find this POST by.
+      const refusal = session.batchRefusal(body.length);
+      if (refusal !== undefined) {
+        rejectHttp(ex, 400, refusal);
+        if (node) this.release(session, node);
+        else if (isInit) this.forget(entry!);
+        return;
+      }
+    }
     const variants = entry ? entry.variants : this.variants;
     // The ids of the requests (not notifications or responses) the POST carries.
     const ids = batch ? body.filter(isRequestMessage).map((m) => m.id as JsonRpcId) : undefined;
     const extra = this.extra(ex, entry ? transport.sessionId : undefined, caller);
     if (batch ? ids!.length === 0 : !isRequestMessage(body)) {
-      // Notifications and responses only: accepted.
-      ex.respond(202, entry ? { 'mcp-session-id': transport.sessionId } : {});
+      // Notifications and responses only: accepted. (An `initialize` without an id opens nothing.)
+      if (entry && isInit) this.forget(entry);
+      ex.respond(202, entry && !isInit ? { 'mcp-session-id': transport.sessionId } : {});
       session.receive(body, extra);
       if (node) this.release(session, node, 1_000);
       return;
     }
+    // Ids still in flight on another POST of this session (a per-request session has none).
+    const taken = entry === undefined ? undefined : this.taken(transport, batch ? ids! : body.id);
     const useSse = this.prefersSse(ex);
     // `p` first: a bare base-36 count could spell the standalone stream's `get` (21269 does).
     const streamId = serialId(`${transport.sessionId}/p`, ++this.streamSeq);
@@ -498,20 +543,64 @@ export class StreamableHttp {
       variants.get(batch, useSse, false),
     );
     transport.register(outbox);
-    const registered = outbox.onfinish;
-    const onfinish = () => {
-      registered?.();
-      if (node) this.release(session, node);
-    };
-    outbox.onfinish = onfinish;
+    if (node !== undefined) {
+      const registered = outbox.onfinish;
+      const onfinish = () => {
+        registered?.();
+        this.release(session, node);
+      };
+      outbox.onfinish = onfinish;
+    } else if (isInit) this.initializing(outbox, entry!);
+    let received: Record<string, any> | Record<string, any>[] = body;
+    if (taken !== undefined) {
+      // Refused here, not by the session: its refusal would be routed to the POST that owns the id.
+      for (const id of taken) void outbox.deliver(inFlight(id));
+      if (!batch) return;
+      received = body.filter((m) => !isRequestMessage(m) || !taken.includes(m.id));
+      if (received.length === 0) return;
+    }
     ex.onAbort(() => {
       // Stop writing to the dead connection; what follows is recorded for a resumption, if any.
-      outbox.sse?.close();
-      // With a store, the stream can be resumed: keep the requests running. Without, cancel them.
+      outbox.dropped();
+      // With a store, the stream can be resumed: keep the requests running. Without, cancel them
+      // and let go of the outbox: a cancelled request is not answered.
       if (entry && this.store && useSse) return;
-      for (const id of outbox.pending.keys()) session.cancel(id, 'client closed the connection');
+      for (const id of outbox.pending.keys()) {
+        if (transport.routes.get(id) === outbox) session.cancel(id, 'client closed the connection');
+      }
+      outbox.discard();
     });
-    session.receive(body, extra);
+    session.receive(received, extra);
+  }
+
+  /** The ids of `ids` still routed to another POST of the session, if any. */
+  private taken(transport: HttpSessionTransport, ids: JsonRpcId | JsonRpcId[]): JsonRpcId[] | undefined {
+    if (!Array.isArray(ids)) return transport.routes.has(ids) ? [ids] : undefined;
+    const taken = ids.filter((id) => transport.routes.has(id));
+    return taken.length === 0 ? undefined : taken;
+  }
+
+  /**
+   * An `initialize` POST: its session stays only if the answer is a success. A failed (or dropped)
+   * one is forgotten, and its answer goes out without `Mcp-Session-Id`.
+   */
+  private initializing(outbox: Outbox, entry: LegacySession): void {
+    let kept = false;
+    const registered = outbox.onfinish;
+    outbox.onanswer = (response) => {
+      kept = !('error' in response);
+      if (!kept) outbox.headers = NO_HEADERS;
+    };
+    outbox.onfinish = () => {
+      registered?.();
+      if (!kept) this.forget(entry);
+    };
+  }
+
+  /** Drops a session that never opened (its `initialize` failed or was refused). */
+  private forget(entry: LegacySession): void {
+    this.sessions.delete(entry.transport.sessionId);
+    void entry.session.close();
   }
 
   /** GET: the standalone server→client stream of a session, or the resumption of a dropped one. */
@@ -536,6 +625,7 @@ export class StreamableHttp {
         { allow: 'POST' },
       );
     }
+    if (this.refusesVersion(ex)) return;
     const found = this.find(ex, caller);
     if (found === undefined) return;
     const { transport } = found;
@@ -547,7 +637,14 @@ export class StreamableHttp {
       if (streamId?.startsWith(`${transport.sessionId}/`)) {
         const stream = new SseStream(ex.stream(200, headers), streamId, this.store, this.options.sse);
         ex.onAbort(() => stream.close());
-        for (const event of await this.store.after(lastEventId)) stream.writeEvent(event.message, event.id);
+        for (const event of await this.store.after(lastEventId)) {
+          try {
+            stream.writeEvent(event.message, event.id);
+          } catch {
+            // JSON cannot encode it: an answer went out as an internal error, a notification is
+            // skipped (the failure was reported when it was first sent).
+          }
+        }
         const outbox = transport.outboxes.get(streamId);
         if (outbox && !outbox.finished) outbox.resume(stream);
         else if (streamId === transport.standaloneStreamId) this.attachStandalone(transport, stream);
@@ -592,6 +689,7 @@ export class StreamableHttp {
         { allow: 'POST' },
       );
     }
+    if (this.refusesVersion(ex)) return;
     const found = this.find(ex, caller);
     if (found === undefined) return;
     this.sessions.delete(found.transport.sessionId);
@@ -671,6 +769,13 @@ export class StreamableHttp {
   async close(drainMs = 5_000): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
+    // Streams end with a reconnect hint: the client comes back (to this server once restarted, or
+    // to another instance) rather than giving up.
+    const retryMs = this.options.sse?.retryMs ?? SHUTDOWN_RETRY_MS;
+    for (const entry of this.sessions.values()) entry.transport.retryMs = retryMs;
+    for (const session of this.ephemeral) {
+      (session.transport as RequestTransport | HttpSessionTransport).retryMs = retryMs;
+    }
     await Promise.all([
       ...[...this.sessions.values()].map((e) => e.session.close(drainMs)),
       ...[...this.ephemeral].map((s) => s.close(drainMs)),

@@ -1,0 +1,623 @@
+/**
+ * Streamable HTTP under what well-behaved clients never send and well-behaved servers never meet:
+ * odd ids, refused batches, reused ids, dropped connections, unencodable results, failed
+ * initializes, resumed streams, shutdowns mid-request. Every request gets an answer; nothing leaks.
+ */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createLogger,
+  createServer,
+  type EventStore,
+  fetchHandler,
+  type HttpHost,
+  type JsonRpcMessage,
+  type ListenOptions,
+  type McpServer,
+  MemoryEventStore,
+  type StreamableHttp,
+} from '../../src/index.js';
+import type { Session } from '../../src/session/session.js';
+import type { HttpSessionTransport } from '../../src/transports/http/outbox.js';
+
+const hosts: HttpHost[] = [];
+const servers: McpServer<any>[] = [];
+const gates: Gate[] = [];
+afterEach(async () => {
+  for (const g of gates.splice(0)) g.open();
+  for (const h of hosts.splice(0)) await h.close(100);
+  for (const s of servers.splice(0)) await s.close(100);
+});
+
+/** A promise the test opens: a handler waits on it, so nothing depends on how long anything takes. */
+interface Gate {
+  promise: Promise<void>;
+  open(): void;
+}
+function gate(): Gate {
+  let open!: () => void;
+  const g: Gate = { promise: new Promise<void>((r) => (open = r)), open: () => open() };
+  gates.push(g);
+  return g;
+}
+
+function newServer() {
+  const server = createServer({ name: 'robust', version: '1', logger: createLogger({ level: 'silent' }) });
+  servers.push(server);
+  return server;
+}
+
+async function start(server: McpServer<any>, options: ListenOptions = {}) {
+  const host = await server.listen({ port: 0, legacySse: false, websocket: false, ...options });
+  hosts.push(host);
+  return host;
+}
+
+/** What StreamableHttp keeps, to check that nothing is left behind. */
+function internals(mcp: StreamableHttp) {
+  return mcp as unknown as {
+    sessions: Map<string, { session: Session; transport: HttpSessionTransport }>;
+    ephemeral: Iterable<Session>;
+  };
+}
+
+const BOTH = 'application/json, text/event-stream';
+const LEGACY = '2025-11-25';
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** One request through node:http; fails (rather than hangs) when no complete answer comes. */
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body?: unknown,
+  path = url.pathname,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, path, headers, agent: false });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no answer to ${method} ${JSON.stringify(body)}`));
+    }, 3_000);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode!, headers: res.headers, body: text });
+      });
+      res.on('aborted', () => reject(new Error('response cut short')));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+  });
+}
+
+function post(url: URL, body: unknown, headers: Record<string, string> = {}) {
+  return send(url, 'POST', { 'content-type': 'application/json', accept: BOTH, ...headers }, body);
+}
+
+/** The JSON-RPC messages of an SSE body, in order. */
+function events(body: string): any[] {
+  return body
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)));
+}
+
+async function initialize(url: URL, version = LEGACY) {
+  const init = await post(
+    url,
+    {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    },
+    { accept: 'application/json' },
+  );
+  const id = init.headers['mcp-session-id'] as string;
+  const headers = { 'mcp-session-id': id, 'mcp-protocol-version': version };
+  await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
+  return { id, headers };
+}
+
+function call(id: unknown, name: string, meta?: Record<string, unknown>) {
+  return { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {}, _meta: meta } };
+}
+
+/** Opens a POST and drops its connection once `dropWhen` resolves; resolves when the request is sent. */
+function dropAfter(url: URL, headers: Record<string, string>, body: unknown, dropWhen: Promise<unknown>) {
+  const req = httpRequest(url, {
+    method: 'POST',
+    agent: false,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+  req.on('error', () => undefined);
+  req.end(JSON.stringify(body));
+  void dropWhen.then(() => req.destroy());
+}
+
+describe('Streamable HTTP answers what it cannot route', () => {
+  it('answers a request whose id is neither a string nor a number with 400 -32600 and id null', async () => {
+    const server = newServer();
+    const host = await start(server);
+    const { headers } = await initialize(host.url);
+    for (const id of [true, {}, [1], null]) {
+      const answer = await post(host.url, { jsonrpc: '2.0', id, method: 'ping' }, headers);
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body)).toMatchObject({
+        id: null,
+        error: { code: -32600, data: { type: 'invalid_request' } },
+      });
+    }
+    const batch = await post(host.url, [{ jsonrpc: '2.0', id: false, method: 'ping' }], headers);
+    expect(batch.status).toBe(400);
+  });
+
+  it('opens no per-request session for a request with an invalid id (stateless)', async () => {
+    const server = newServer();
+    const host = await start(server, { stateful: false });
+    const answer = await post(
+      host.url,
+      { jsonrpc: '2.0', id: true, method: 'ping' },
+      { 'mcp-protocol-version': LEGACY },
+    );
+    expect(answer.status).toBe(400);
+    expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
+    expect([...server.sessions]).toHaveLength(0);
+  });
+
+  it('answers a batch the session refuses as a whole at once, with 400 and the reason', async () => {
+    const server = newServer();
+    const host = await start(server);
+    const ping = (id: number) => ({ jsonrpc: '2.0', id, method: 'ping' });
+    // No batches after 2025-03-26.
+    const modern = await initialize(host.url, '2025-11-25');
+    const refused = await post(host.url, [ping(1), ping(2)], modern.headers);
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(JSON.parse(refused.body).error.message).toContain('not supported in protocol version 2025-11-25');
+    // Past maxBatchSize on 2025-03-26; a batch within it is served.
+    const old = await initialize(host.url, '2025-03-26');
+    const big = await post(
+      host.url,
+      Array.from({ length: 101 }, (_, i) => ping(i + 1)),
+      old.headers,
+    );
+    expect(big.status).toBe(400);
+    expect(JSON.parse(big.body).error.message).toContain('Batch exceeds 100 messages');
+    const served = await post(host.url, [ping(1), ping(2)], old.headers);
+    expect(JSON.parse(served.body)).toHaveLength(2);
+    const { transport } = internals(host.mcp).sessions.get(old.id)!;
+    expect(transport.routes.size).toBe(0);
+    expect(transport.outboxes.size).toBe(0);
+  });
+
+  it('leaves no per-request session behind a refused batch (stateless)', async () => {
+    const server = newServer();
+    const host = await start(server, { stateful: false });
+    const answer = await post(host.url, [{ jsonrpc: '2.0', id: 1, method: 'ping' }], {
+      'mcp-protocol-version': '2025-03-26',
+    });
+    expect(answer.status).toBe(400);
+    expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
+    expect([...server.sessions]).toHaveLength(0);
+  });
+
+  it('answers both POSTs when the second reuses an id still in flight: the first its result, the second the refusal', async () => {
+    const server = newServer();
+    const release = gate();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    server.tool('slow', async () => {
+      started();
+      await release.promise;
+      return 'done';
+    });
+    const host = await start(server);
+    const { headers } = await initialize(host.url);
+    const first = post(host.url, call(7, 'slow'), { ...headers, accept: 'application/json' });
+    await running;
+    const second = await post(host.url, call(7, 'slow'), { ...headers, accept: 'application/json' });
+    expect(JSON.parse(second.body)).toMatchObject({
+      id: 7,
+      error: { code: -32600, message: 'Request id 7 is already in flight' },
+    });
+    release.open();
+    expect(JSON.parse((await first).body)).toMatchObject({
+      id: 7,
+      result: { content: [{ type: 'text', text: 'done' }] },
+    });
+  });
+
+  it('refuses only the reused ids of a batch, and serves the rest of it', async () => {
+    const server = newServer();
+    const release = gate();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    server.tool('slow', async () => {
+      started();
+      await release.promise;
+      return 'done';
+    });
+    const host = await start(server);
+    const { headers } = await initialize(host.url, '2025-03-26');
+    const first = post(host.url, call(7, 'slow'), { ...headers, accept: 'application/json' });
+    await running;
+    const batch = await post(host.url, [call(7, 'slow'), { jsonrpc: '2.0', id: 8, method: 'ping' }], {
+      ...headers,
+      accept: 'application/json',
+    });
+    const answers = JSON.parse(batch.body);
+    expect(answers).toHaveLength(2);
+    expect(answers).toContainEqual(
+      expect.objectContaining({ id: 7, error: expect.objectContaining({ code: -32600 }) }),
+    );
+    expect(answers).toContainEqual(expect.objectContaining({ id: 8, result: {} }));
+    release.open();
+    expect(JSON.parse((await first).body)).toMatchObject({ id: 7, result: {} });
+  });
+});
+
+describe('Streamable HTTP lets go of dropped POSTs', () => {
+  function waitingServer() {
+    const server = newServer();
+    let aborted!: () => void;
+    let started!: () => void;
+    const probe = {
+      started: new Promise<void>((r) => (started = r)),
+      aborted: new Promise<void>((r) => (aborted = r)),
+    };
+    server.tool('wait', async (_args, ctx) => {
+      started();
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      aborted();
+      return 'never sent';
+    });
+    return { server, probe };
+  }
+
+  for (const accept of ['application/json', BOTH]) {
+    it(`releases the outbox of a dropped POST in a session (accept: ${accept})`, async () => {
+      const { server, probe } = waitingServer();
+      const host = await start(server, { eventStore: false });
+      const { id, headers } = await initialize(host.url);
+      const { session, transport } = internals(host.mcp).sessions.get(id)!;
+      dropAfter(host.url, { ...headers, accept }, call(100, 'wait'), probe.started);
+      await probe.aborted;
+      expect(transport.routes.size).toBe(0);
+      expect(transport.outboxes.size).toBe(0);
+      // The session still serves, and the id is free again.
+      const again = await post(host.url, { jsonrpc: '2.0', id: 100, method: 'ping' }, headers);
+      expect(JSON.parse(again.body)).toMatchObject({ id: 100, result: {} });
+      await session.idle();
+      expect(session.inflight.size).toBe(0);
+    });
+  }
+
+  it('ends the per-request session of a dropped stateless POST', async () => {
+    const { server, probe } = waitingServer();
+    const host = await start(server, { stateful: false });
+    dropAfter(
+      host.url,
+      { accept: 'application/json', 'mcp-protocol-version': LEGACY },
+      call(1, 'wait'),
+      probe.started,
+    );
+    await probe.aborted;
+    expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
+    // Its session ends once the aborted handler has unwound.
+    const sessions = [...server.sessions];
+    await Promise.all(sessions.map((s) => s.whenClosed()));
+    expect([...server.sessions]).toHaveLength(0);
+  });
+});
+
+describe('Streamable HTTP answers a result JSON cannot encode', () => {
+  function unencodableServer() {
+    const server = newServer();
+    server.tool(
+      'bigint',
+      async () => ({ content: [{ type: 'text', text: 'n' }], _meta: { n: 10n } }) as never,
+    );
+    const cycle: Record<string, unknown> = { type: 'text', text: 'c' };
+    cycle.self = cycle;
+    server.tool('cycle', async (_args, ctx) => {
+      await ctx.progress(1, 2);
+      return { content: [cycle] } as never;
+    });
+    return server;
+  }
+
+  it('with an internal error for its id, as JSON', async () => {
+    const host = await start(unencodableServer());
+    const { headers } = await initialize(host.url);
+    const answer = await post(host.url, call(3, 'bigint'), { ...headers, accept: 'application/json' });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      id: 3,
+      error: { code: -32603, message: 'Internal error', data: { type: 'internal' } },
+    });
+  });
+
+  it('with an internal error for its id, on the stream', async () => {
+    const host = await start(unencodableServer());
+    const { headers } = await initialize(host.url);
+    const answer = await post(host.url, call(4, 'cycle', { progressToken: 'p' }), headers);
+    expect(answer.headers['content-type']).toBe('text/event-stream');
+    const last = events(answer.body).at(-1);
+    expect(last).toMatchObject({ id: 4, error: { code: -32603, data: { type: 'internal' } } });
+  });
+
+  it('with an internal error for its id, on 2026-07-28', async () => {
+    const host = await start(unencodableServer());
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    const answer = await post(host.url, call(5, 'bigint', meta), {
+      accept: 'application/json',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'bigint',
+    });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      id: 5,
+      error: { code: -32603, data: { type: 'internal' } },
+    });
+  });
+});
+
+describe('Streamable HTTP sessions', () => {
+  it('keeps no session for a failed initialize, and sends it no Mcp-Session-Id', async () => {
+    const server = newServer();
+    const host = await start(server, { maxSessions: 2 });
+    for (let i = 0; i < 3; i++) {
+      const failed = await post(
+        host.url,
+        { jsonrpc: '2.0', id: 1, method: 'initialize', params: { bogus: true } },
+        { accept: 'application/json' },
+      );
+      expect(JSON.parse(failed.body)).toMatchObject({ id: 1, error: { code: -32602 } });
+      expect(failed.headers['mcp-session-id']).toBeUndefined();
+    }
+    expect(host.mcp.sessionCount).toBe(0);
+    const { id } = await initialize(host.url);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(host.mcp.sessionCount).toBe(1);
+  });
+
+  it('checks MCP-Protocol-Version on GET and DELETE too', async () => {
+    const server = newServer();
+    const host = await start(server);
+    const { headers } = await initialize(host.url);
+    const bad = { ...headers, 'mcp-protocol-version': '1999-01-01' };
+    const get = await send(host.url, 'GET', { ...bad, accept: 'text/event-stream' });
+    expect(get.status).toBe(400);
+    expect(JSON.parse(get.body)).toMatchObject({ error: { data: { type: 'unsupported_protocol_version' } } });
+    const del = await send(host.url, 'DELETE', bad);
+    expect(del.status).toBe(400);
+    expect(host.mcp.sessionCount).toBe(1);
+  });
+
+  it('ends the original stream of a POST when a GET with Last-Event-ID resumes it', async () => {
+    const server = newServer();
+    const release = gate();
+    server.tool('slow', async (_args, ctx) => {
+      await ctx.progress(1, 2);
+      await release.promise;
+      return 'done';
+    });
+    const host = await start(server, { sse: { keepAliveMs: 0 } });
+    const { headers } = await initialize(host.url);
+    let firstEventId: string | undefined;
+    let sawId!: () => void;
+    const gotId = new Promise<void>((r) => (sawId = r));
+    const originalEnded = new Promise<string>((resolve) => {
+      const req = httpRequest(host.url, {
+        method: 'POST',
+        agent: false,
+        headers: { ...headers, 'content-type': 'application/json', accept: BOTH },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          text += d;
+          firstEventId ??= /id: (\S+)/.exec(text)?.[1];
+          if (firstEventId) sawId();
+        });
+        res.on('end', () => resolve(text));
+      });
+      req.end(JSON.stringify(call(1, 'slow', { progressToken: 'p' })));
+    });
+    await gotId;
+    const resumed = send(host.url, 'GET', {
+      ...headers,
+      accept: 'text/event-stream',
+      'last-event-id': firstEventId!,
+    });
+    // The original stream ends once another takes over; the answer arrives on the resumed one.
+    await originalEnded;
+    release.open();
+    expect(events((await resumed).body)).toEqual([
+      expect.objectContaining({
+        id: 1,
+        result: expect.objectContaining({ content: [{ type: 'text', text: 'done' }] }),
+      }),
+    ]);
+  });
+
+  it("drops every stream of a session's from the event store when the session ends", async () => {
+    const server = newServer();
+    server.tool('chatty', async (_args, ctx) => {
+      await ctx.progress(1, 1);
+      return 'done';
+    });
+    const memory = new MemoryEventStore();
+    const live = new Set<string>();
+    const store: EventStore = {
+      append(streamId: string, message: JsonRpcMessage) {
+        live.add(streamId);
+        return memory.append(streamId, message);
+      },
+      streamOf: (eventId) => memory.streamOf(eventId),
+      after: (eventId) => memory.after(eventId),
+      drop(streamId) {
+        live.delete(streamId);
+        memory.drop(streamId);
+      },
+    };
+    const host = await start(server, { eventStore: store });
+    const { headers } = await initialize(host.url);
+    for (let i = 1; i <= 3; i++) {
+      const answer = await post(host.url, call(i, 'chatty', { progressToken: i }), headers);
+      expect(answer.headers['content-type']).toBe('text/event-stream');
+    }
+    expect(live.size).toBe(3);
+    expect((await send(host.url, 'DELETE', headers)).status).toBe(200);
+    expect([...live]).toEqual([]);
+  });
+});
+
+describe('fetchHandler', () => {
+  it('cuts the SSE stream of a client that does not read once maxBufferedBytes wait for it', async () => {
+    const server = newServer();
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    server.tool('chatty', async (_args, ctx) => {
+      for (let i = 1; i <= 200; i++) await ctx.progress(i, 200, 'y'.repeat(10_000));
+      finished();
+      return 'done';
+    });
+    const handler = fetchHandler(server, { sse: { maxBufferedBytes: 100_000, keepAliveMs: 0 } });
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+      progressToken: 't',
+    };
+    const res = await handler(
+      new Request('http://127.0.0.1/mcp', {
+        method: 'POST',
+        headers: {
+          host: '127.0.0.1',
+          'content-type': 'application/json',
+          accept: BOTH,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'chatty',
+        },
+        body: JSON.stringify(call(1, 'chatty', meta)),
+      }),
+    );
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    await done; // nothing was read while the tool sent its 2 MB of progress
+    const text = await res.text();
+    expect(text.length).toBeLessThan(200_000);
+    expect(text).not.toContain('"id":1');
+    await handler.close(100);
+  });
+});
+
+describe('Streamable HTTP shutdown', () => {
+  it('writes a large answer made during the drain whole before closing its connection', async () => {
+    const server = newServer();
+    const release = gate();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const size = 8 * 1024 * 1024;
+    server.tool('big', async () => {
+      started();
+      await release.promise;
+      return 'x'.repeat(size);
+    });
+    const host = await start(server, { stateful: false });
+    const answer = post(host.url, call(1, 'big'), {
+      accept: 'application/json',
+      'mcp-protocol-version': LEGACY,
+    });
+    await running;
+    const closed = host.close(5_000);
+    release.open();
+    const { body, headers } = await answer;
+    expect(Buffer.byteLength(body)).toBe(Number(headers['content-length']));
+    expect(JSON.parse(body).result.content[0].text).toHaveLength(size);
+    await closed;
+  });
+
+  it('answers requests still running after the drain with shutting_down, as JSON and on a stream', async () => {
+    const server = newServer();
+    const never = gate();
+    let count = 0;
+    let bothStarted!: () => void;
+    const running = new Promise<void>((r) => (bothStarted = r));
+    const started = () => ++count === 2 && bothStarted();
+    server.tool('stubborn', async () => {
+      started();
+      await never.promise; // ignores its signal
+      return 'late';
+    });
+    server.tool('streaming', async (_args, ctx) => {
+      await ctx.progress(1, 2);
+      started();
+      await never.promise;
+      return 'late';
+    });
+    const host = await start(server);
+    const { headers } = await initialize(host.url);
+    const json = post(host.url, call(1, 'stubborn'), { ...headers, accept: 'application/json' });
+    const sse = post(host.url, call(2, 'streaming', { progressToken: 1 }), headers);
+    await running;
+    await host.close(10);
+    const jsonAnswer = await json;
+    expect(jsonAnswer.status).toBe(503);
+    expect(JSON.parse(jsonAnswer.body)).toMatchObject({
+      id: 1,
+      error: { code: -32033, data: { type: 'shutting_down' } },
+    });
+    const streamed = await sse;
+    expect(events(streamed.body).at(-1)).toMatchObject({
+      id: 2,
+      error: { code: -32033, data: { type: 'shutting_down' } },
+    });
+    // The stream ends with a reconnect hint.
+    expect(streamed.body).toMatch(/retry: \d+\n\n$/);
+  });
+
+  it('ends the standalone stream and the 2024-11-05 stream with a retry hint', async () => {
+    const server = newServer();
+    const host = await start(server, { legacySse: {}, sse: { keepAliveMs: 0 } });
+    const { headers } = await initialize(host.url);
+    const open = (path: string, h: Record<string, string>) =>
+      new Promise<{ text: Promise<string> }>((resolve) => {
+        const req = httpRequest(host.url, {
+          method: 'GET',
+          path,
+          agent: false,
+          headers: { ...h, accept: 'text/event-stream' },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          const ended = new Promise<string>((r) => res.on('end', () => r(text)));
+          res.on('data', (d) => (text += d));
+          resolve({ text: ended });
+        });
+        req.end();
+      });
+    const standalone = await open('/mcp', headers);
+    const old = await open('/sse', {});
+    await host.close(10);
+    expect(await standalone.text).toMatch(/retry: \d+\n\n$/);
+    expect(await old.text).toMatch(/retry: \d+\n\n$/);
+  });
+});
