@@ -144,6 +144,21 @@ function dropAfter(url: URL, headers: Record<string, string>, body: unknown, dro
   void dropWhen.then(() => req.destroy());
 }
 
+/** A tool `slow` that answers "done" once `release` opens; `running` settles when it starts. */
+function slowTool(server: ReturnType<typeof newServer>) {
+  const release = gate();
+  let started!: () => void;
+  const running = new Promise<void>((r) => {
+    started = r;
+  });
+  server.tool('slow', async () => {
+    started();
+    await release.promise;
+    return 'done';
+  });
+  return { release, running };
+}
+
 describe('Streamable HTTP answers what it cannot route', () => {
   it('answers a request whose id is neither a string nor a number with 400 -32600 and id null', async () => {
     const server = newServer();
@@ -213,14 +228,7 @@ describe('Streamable HTTP answers what it cannot route', () => {
 
   it('answers both POSTs when the second reuses an id still in flight: the first its result, the second the refusal', async () => {
     const server = newServer();
-    const release = gate();
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
-    server.tool('slow', async () => {
-      started();
-      await release.promise;
-      return 'done';
-    });
+    const { release, running } = slowTool(server);
     const host = await start(server);
     const { headers } = await initialize(host.url);
     const first = post(host.url, call(7, 'slow'), { ...headers, accept: 'application/json' });
@@ -239,14 +247,7 @@ describe('Streamable HTTP answers what it cannot route', () => {
 
   it('refuses only the reused ids of a batch, and serves the rest of it', async () => {
     const server = newServer();
-    const release = gate();
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
-    server.tool('slow', async () => {
-      started();
-      await release.promise;
-      return 'done';
-    });
+    const { release, running } = slowTool(server);
     const host = await start(server);
     const { headers } = await initialize(host.url, '2025-03-26');
     const first = post(host.url, call(7, 'slow'), { ...headers, accept: 'application/json' });
