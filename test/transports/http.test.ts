@@ -356,6 +356,12 @@ describe('Streamable HTTP hostile input', () => {
       -32600,
     ],
     [
+      'a content type that only begins like JSON',
+      () => ({ body: JSON.stringify(INIT), headers: { 'content-type': 'application/jsonx' } }),
+      415,
+      -32600,
+    ],
+    [
       'no acceptable type',
       () => ({ body: JSON.stringify(INIT), headers: { accept: 'text/html' } }),
       406,
@@ -405,6 +411,16 @@ describe('Streamable HTTP hostile input', () => {
       expect((await post(url, INIT)).status).toBe(200);
     },
   );
+
+  it('takes JSON with parameters and in any case as JSON', async () => {
+    const { url } = await start();
+    for (const type of [
+      'application/json; charset=utf-8',
+      'Application/JSON',
+      ' application/json ;charset=UTF-8',
+    ])
+      expect((await rawPost(url, JSON.stringify(INIT), { 'content-type': type })).status).toBe(200);
+  });
 
   it('checks every Host, not only the first: a forged one after good ones is refused', async () => {
     const { url } = await start();

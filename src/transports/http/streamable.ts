@@ -140,6 +140,13 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 /** The `retry:` hint (ms) streams end with on shutdown, unless `sse.retryMs` sets one. */
 export const SHUTDOWN_RETRY_MS = 1_000;
 
+/** Whether a Content-Type is JSON's: `application/json`, parameters (`; charset=utf-8`) aside. */
+function isJsonType(type: string | undefined): boolean {
+  if (type === undefined) return false;
+  const semicolon = type.indexOf(';');
+  return (semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase() === 'application/json';
+}
+
 function accepts(ex: HttpExchange, type: string): boolean {
   const accept = ex.header('accept');
   if (accept === undefined) return false;
@@ -301,8 +308,7 @@ export class StreamableHttp {
   }
 
   private post(ex: HttpExchange, caller: Caller): undefined {
-    const type = ex.header('content-type') ?? '';
-    if (!type.toLowerCase().startsWith('application/json')) {
+    if (!isJsonType(ex.header('content-type'))) {
       rejectHttp(
         ex,
         415,
