@@ -4,6 +4,7 @@
  */
 import {
   InvalidParamsError,
+  InvalidRequestError,
   NotFoundError,
   RampartError,
   ResourceNotFoundError,
@@ -285,6 +286,10 @@ async function initialize(host: DispatchHost, ctx: Context<any>): Promise<unknow
   const p = ctx.params;
   if (typeof p.protocolVersion !== 'string') {
     throw new InvalidParamsError('Invalid params: "protocolVersion" must be a string');
+  }
+  // Once: a session's version and capabilities are what its first initialize settled.
+  if (s.era === 'legacy' && s.protocolVersion !== undefined) {
+    throw new InvalidRequestError('Invalid Request: the session is already initialized');
   }
   const version = negotiateLegacyVersion(p.protocolVersion);
   s.era = 'legacy';

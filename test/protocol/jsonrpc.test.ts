@@ -40,6 +40,18 @@ describe('JSON-RPC framing', () => {
     expect(r.error).toMatchObject({ code: -32601, message: 'Method not found: tools/explode' });
   });
 
+  it('refuses a second initialize on a session with -32600, keeping the version the first settled', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    expect((await peer.request(initialize('2025-03-26'))).result.protocolVersion).toBe('2025-03-26');
+    const again = await peer.request({ ...initialize('2024-11-05'), id: 'again' });
+    expect(again.error).toMatchObject({ code: -32600 });
+    // Still 2025-03-26: batches, which only that version allows, are served.
+    await peer.send([{ jsonrpc: '2.0', id: 'b', method: 'ping' }]);
+    const batch = await peer.waitFor((m) => Array.isArray(m));
+    expect(batch[0]).toMatchObject({ id: 'b', result: {} });
+  });
+
   it('answers the names of Object.prototype members with -32601, as requests and as notifications', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
