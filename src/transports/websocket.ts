@@ -192,6 +192,9 @@ export class WebSocketEndpoint {
     this.heartbeat.unref();
   }
 
+  /** Upgraded connections not yet wired to a session (their credentials being checked). */
+  private accepting = 0;
+
   get connectionCount(): number {
     return this.connections.size;
   }
@@ -202,7 +205,8 @@ export class WebSocketEndpoint {
       const v = req.headers[name];
       return Array.isArray(v) ? v[0] : v;
     };
-    if (this.closing || this.connections.size >= (this.options.maxConnections ?? 10_000)) {
+    // Connections still being authenticated count too: slow handshakes could otherwise pile up past the bound.
+    if (this.closing || this.connections.size + this.accepting >= (this.options.maxConnections ?? 10_000)) {
       socket.end(
         'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n',
       );
@@ -224,6 +228,7 @@ export class WebSocketEndpoint {
     // Nothing is read until the session is wired (the client may send at once; auth may take a while).
     ws.pause();
     let transport: WebSocketServerTransport | undefined;
+    this.accepting++;
     try {
       const admitted = await this.admit(ws, header);
       if (admitted === undefined) return;
@@ -253,6 +258,8 @@ export class WebSocketEndpoint {
       refuse(ws, CloseCode.InternalError, 'internal error');
       transport?.end(CloseCode.InternalError, 'internal error');
       this.server.logger.error({ err }, 'WebSocket connection failed');
+    } finally {
+      this.accepting--;
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import { connect as tcp } from 'node:net';
 import { setImmediate } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   type Authenticator,
@@ -306,6 +306,37 @@ describe('WebSocket endpoint, peers that leave during authentication', () => {
     );
     expect(JSON.parse(answer).result.protocolVersion).toBe('2025-11-25');
     expect(host.ws!.connectionCount).toBe(1);
+    expect(escaped).toEqual([]);
+  });
+
+  it('counts connections whose credentials are still being checked against maxConnections', async () => {
+    const server = makeServer();
+    let release!: () => void;
+    const checked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let pending = 0;
+    authenticateWith(server, async (): Promise<AuthInfo> => {
+      pending++;
+      await checked;
+      return { subject: 'user' } as AuthInfo;
+    });
+    const { url, host } = await serve(server, { websocket: { maxConnections: 2 } });
+    const first = connect(url);
+    const second = connect(url);
+    await Promise.all([first.opened, second.opened]);
+    while (pending < 2) await setImmediate();
+    // Both slots are taken by handshakes in progress: a third is refused at the upgrade.
+    const third = new WebSocket(url, 'mcp');
+    peers.push(third);
+    const status = await new Promise<number | undefined>((resolve) => {
+      third.on('unexpected-response', (_req, res) => resolve(res.statusCode));
+      third.on('open', () => resolve(undefined));
+      third.on('error', () => undefined);
+    });
+    expect(status).toBe(503);
+    release();
+    await vi.waitFor(() => expect(host.ws!.connectionCount).toBe(2));
     expect(escaped).toEqual([]);
   });
 
