@@ -25,6 +25,8 @@ export interface WebSocketClientOptions {
   };
   /** Messages kept while reconnecting; beyond it `send` rejects. Default 1 000. */
   maxQueue?: number;
+  /** How long an opening handshake may take before the attempt fails. Default 10 000 ms. */
+  handshakeTimeoutMs?: number;
 }
 
 /** A client transport over one WebSocket (subprotocol `mcp`). */
@@ -39,6 +41,8 @@ export class WebSocketClientTransport implements Transport {
   private closed = false;
   private readonly queue: string[] = [];
   private attempt = 0;
+  /** The pending reconnect, cleared by `close()` (a timer left behind held the process open). */
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly url: URL | string,
@@ -54,7 +58,11 @@ export class WebSocketClientTransport implements Transport {
   private open(): Promise<void> {
     const { WebSocket: Socket } = requirePeer<typeof import('ws')>('ws', 'WebSocketClientTransport');
     return new Promise((resolve, reject) => {
-      const socket = new Socket(this.url, 'mcp', { headers: this.options.headers });
+      // A peer that accepts the connection and then says nothing fails the attempt in bounded time.
+      const socket = new Socket(this.url, 'mcp', {
+        headers: this.options.headers,
+        handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
+      });
       this.socket = socket;
       let opened = false;
       socket.on('open', () => {
@@ -101,8 +109,9 @@ export class WebSocketClientTransport implements Transport {
     }
     const base = Math.min((retry.minDelayMs ?? 100) * 2 ** this.attempt, retry.maxDelayMs ?? 5_000);
     this.attempt++;
-    setTimeout(
+    this.retryTimer = setTimeout(
       () => {
+        this.retryTimer = undefined;
         if (this.closed) return;
         this.open().then(
           () => this.onreconnect?.(),
@@ -131,6 +140,8 @@ export class WebSocketClientTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const socket = this.socket;
     if (socket && (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING)) {
       await new Promise<void>((resolve) => {

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { WebSocketClientTransport as SdkWebSocketTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
@@ -129,6 +130,39 @@ describe('WebSocket transport with clients', () => {
     await transport.send(JSON.parse(call(7, 'add', { a: 3, b: 4 })));
     while (answers.length === 0) await new Promise((r) => setTimeout(r, 10));
     expect(answers[0].result.content[0].text).toBe('7');
+  });
+});
+
+describe('WebSocketClientTransport against a peer that goes quiet', () => {
+  it('fails an opening handshake the peer never answers, in bounded time', async () => {
+    const silent = createNetServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const sockets: import('node:net').Socket[] = [];
+    silent.on('connection', (s) => sockets.push(s));
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => silent.close(() => r()));
+    });
+    const { port } = silent.address() as AddressInfo;
+    const transport = new WebSocketClientTransport(`ws://127.0.0.1:${port}/ws`, { handshakeTimeoutMs: 100 });
+    await expect(transport.start()).rejects.toThrow(/timed out/i);
+  });
+
+  it('makes no reconnect attempt once closed', async () => {
+    const { url, host } = await serve(makeServer());
+    const transport = new WebSocketClientTransport(url, { reconnect: { minDelayMs: 200, maxDelayMs: 200 } });
+    await transport.start();
+    let reconnects = 0;
+    transport.onreconnect = () => {
+      reconnects++;
+    };
+    for (const t of (host.ws as any).connections.keys()) t.terminate();
+    // Dropped, its reconnect scheduled: closing now cancels it.
+    await new Promise((r) => setTimeout(r, 50));
+    await transport.close();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(reconnects).toBe(0);
+    expect(host.ws!.connectionCount).toBe(0);
   });
 });
 
