@@ -157,9 +157,13 @@ describe('WebSocketClientTransport against a peer that goes quiet', () => {
       reconnects++;
     };
     for (const t of (host.ws as any).connections.keys()) t.terminate();
-    // Dropped, its reconnect scheduled: closing now cancels it.
+    // Dropped, its reconnect scheduled: closing now cancels it (a timer left behind kept the
+    // process alive for up to maxDelayMs after close()).
     await new Promise((r) => setTimeout(r, 50));
+    const timer = (transport as unknown as { retryTimer?: NodeJS.Timeout }).retryTimer;
+    expect(timer?.hasRef()).toBe(true);
     await transport.close();
+    expect((transport as unknown as { retryTimer?: NodeJS.Timeout }).retryTimer).toBeUndefined();
     await new Promise((r) => setTimeout(r, 400));
     expect(reconnects).toBe(0);
     expect(host.ws!.connectionCount).toBe(0);
