@@ -37,6 +37,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The longest delay a Node timer holds (2^31 - 1 ms, ~24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** What may name a key (`name=key`): the principal it becomes. */
@@ -74,11 +77,17 @@ export function loadConfig(
     const v = env[name]?.trim();
     return v === undefined || v === '' ? undefined : v;
   };
-  const number = (name: string, fallback: number, check: (n: number) => boolean, rule: string): number => {
+  const number = (
+    name: string,
+    fallback: number,
+    check: (n: number) => boolean,
+    rule: string,
+    form?: RegExp,
+  ): number => {
     const raw = get(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
-    if (!Number.isFinite(n) || !check(n)) {
+    if (!Number.isFinite(n) || !check(n) || (form !== undefined && !form.test(raw))) {
       issues.push(`${name} must be ${rule} (got "${raw}")`);
       return fallback;
     }
@@ -105,6 +114,8 @@ export function loadConfig(
     defaults.port ?? 3000,
     (n) => Number.isInteger(n) && n >= 0 && n <= 65535,
     'an integer from 0 to 65535',
+    // Decimal digits only: Number() would read "0x50" as 80 and "1e3" as 1000.
+    /^\d+$/,
   );
   const host = get('HOST') ?? defaults.host ?? '127.0.0.1';
   const level = get('LOG_LEVEL') ?? defaults.logLevel ?? 'info';
@@ -125,17 +136,18 @@ export function loadConfig(
     (n) => n >= 1,
     'a number >= 1',
   );
+  // Timers hold at most 2^31 - 1 ms; Node fires a longer one after 1 ms (a drain of 3e9 ms was none).
   const drainTimeoutMs = number(
     'DRAIN_TIMEOUT_MS',
     defaults.drainTimeoutMs ?? 10_000,
-    (n) => n >= 0,
-    'a number of milliseconds >= 0',
+    (n) => n >= 0 && n <= MAX_TIMER_MS,
+    `a number of milliseconds from 0 to ${MAX_TIMER_MS}`,
   );
   const requestTimeoutMs = number(
     'REQUEST_TIMEOUT_MS',
     defaults.requestTimeoutMs ?? 30_000,
-    (n) => n > 0,
-    'a number of milliseconds > 0',
+    (n) => n > 0 && n <= MAX_TIMER_MS,
+    `a number of milliseconds from 1 to ${MAX_TIMER_MS}`,
   );
   const cacheTtlMs = number(
     'CACHE_TTL_MS',
@@ -154,6 +166,7 @@ export function loadConfig(
     if (apiKeys !== undefined) {
       try {
         const keys = parseApiKeys(apiKeys);
+        if (keys.length === 0) throw new Error('no keys in it');
         auth.apiKeys = keys;
         for (const k of keys) {
           if (k.hash !== undefined && !/^sha256:[0-9a-f]{64}$/i.test(k.hash))

@@ -53,6 +53,12 @@ describe('rampart', () => {
     const unknown = run(['launch']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "launch"');
+    // Names every object has are no commands either (toString once started the dev server).
+    for (const name of ['toString', 'constructor', 'hasOwnProperty']) {
+      const inherited = run([name, '--help']);
+      expect(inherited.status).toBe(2);
+      expect(inherited.stderr).toContain(`unknown command "${name}"`);
+    }
   });
 
   it('refuses an invalid configuration with every problem listed, exit code 2', () => {
@@ -68,7 +74,8 @@ describe('rampart', () => {
       new StdioClientTransport({
         command: process.execPath,
         args: [BIN, 'stdio'],
-        env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'warn' },
+        // HOST is for listening servers: stdio ignores it, an open one included.
+        env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'warn', HOST: '0.0.0.0' },
         stderr: 'ignore',
       }),
     );

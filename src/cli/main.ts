@@ -105,7 +105,8 @@ async function start(entry: string | undefined, pretty: boolean): Promise<void> 
 }
 
 async function stdio(entry: string | undefined): Promise<void> {
-  const config = loadConfig(process.env, { rateLimit: { rps: 0, burst: 1 } });
+  // Nothing listens: HOST means nothing here (and must not trip the open-host guard).
+  const config = loadConfig({ ...process.env, HOST: undefined }, { rateLimit: { rps: 0, burst: 1 } });
   const logger = createLogger({ level: config.logLevel });
   const server = await loadServer(entry, config, logger);
   productionStack(server, { ...config, rateLimit: undefined });
@@ -130,7 +131,8 @@ function dev(entry: string | undefined): void {
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  child.on('exit', (code) => process.exit(code ?? 0));
+  // A child ended by a signal has no exit code: that is a failure, not a clean exit.
+  child.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 0 : 1)));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -141,7 +143,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP.main);
     return;
   }
-  if (!(command in HELP) || command === 'main') {
+  // Own keys only: `toString` or `constructor` is no command.
+  if (!Object.hasOwn(HELP, command) || command === 'main') {
     process.stderr.write(`rampart: unknown command "${command}"\n\n${HELP.main}`);
     process.exitCode = 2;
     return;

@@ -40,7 +40,13 @@ export class Health {
 
   /** Registers (or replaces) a named check; it passes unless it throws, rejects or times out. */
   check(name: string, fn: (signal: AbortSignal) => unknown, options: HealthCheckOptions = {}): this {
-    this.checks.set(name, { fn, timeoutMs: options.timeoutMs ?? 2_000, critical: options.critical ?? true });
+    const timeoutMs = options.timeoutMs ?? 2_000;
+    // A timer fires a delay it cannot hold (over 2^31 - 1 ms, or not a number) after 1 ms: every run
+    // would read "timed out".
+    if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+      throw new RangeError(`health check "${name}": timeoutMs must be from 1 to 2147483647 ms`);
+    }
+    this.checks.set(name, { fn, timeoutMs, critical: options.critical ?? true });
     this.cached = undefined;
     return this;
   }

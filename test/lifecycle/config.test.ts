@@ -89,6 +89,26 @@ describe('loadConfig()', () => {
     expect((error as Error).message.split('\n')[0]).toBe('Invalid configuration:');
   });
 
+  it('refuses ports in other notations, timeouts no timer can hold, and a key list with no keys', () => {
+    const issuesOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).issues;
+      }
+    };
+    expect(issuesOf({ PORT: '0x50' })).toEqual(['PORT must be an integer from 0 to 65535 (got "0x50")']);
+    expect(issuesOf({ PORT: '1e3' })).toHaveLength(1);
+    expect(loadConfig({ PORT: '8080' }).port).toBe(8080);
+    expect(issuesOf({ DRAIN_TIMEOUT_MS: '3000000000' })[0]).toMatch(
+      /^DRAIN_TIMEOUT_MS must be a number of milliseconds from 0 to 2147483647/,
+    );
+    expect(issuesOf({ REQUEST_TIMEOUT_MS: '1e10' })).toHaveLength(1);
+    expect(loadConfig({ DRAIN_TIMEOUT_MS: '2147483647' }).drainTimeoutMs).toBe(2_147_483_647);
+    expect(issuesOf({ RAMPART_API_KEYS: ',' })[0]).toMatch(/^RAMPART_API_KEYS: no keys in it/);
+  });
+
   it('refuses to expose an open server beyond this machine unless told to', () => {
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/without authentication/);
     expect(loadConfig({ HOST: '0.0.0.0', RAMPART_ALLOW_OPEN: 'true' }).host).toBe('0.0.0.0');

@@ -98,6 +98,13 @@ describe('lifespan', () => {
 });
 
 describe('health', () => {
+  it('refuses a check timeout no timer can hold (it would read "timed out" at once)', () => {
+    const server = createServer({ name: 'h', version: '1', logger: silent });
+    for (const timeoutMs of [3e9, Number.POSITIVE_INFINITY, Number.NaN, 0])
+      expect(() => server.health.check('slow', () => undefined, { timeoutMs })).toThrow(RangeError);
+    expect(() => server.health.check('ok', () => undefined, { timeoutMs: 2_147_483_647 })).not.toThrow();
+  });
+
   it('serves liveness, and readiness from the checks with status, latency and error', async () => {
     const server = createServer({ name: 'h', version: '1', logger: silent, health: { cacheMs: 0 } });
     let dbUp = true;
