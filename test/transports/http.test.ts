@@ -619,4 +619,27 @@ describe('HTTP+SSE (2024-11-05) for old clients', () => {
     const missing = await post(new URL('/messages', url), INIT);
     expect(missing.status).toBe(400);
   });
+
+  it('answers a post that is not JSON by its Content-Type with 415, as Streamable HTTP does', async () => {
+    const { url } = await start();
+    const abort = new AbortController();
+    const stream = await fetch(new URL('/sse', url), {
+      headers: { accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!text.includes('sessionId=')) text += new TextDecoder().decode((await reader.read()).value);
+    const endpoint = /data: (\S+)/.exec(text)![1];
+    const plain = await fetch(new URL(endpoint, url), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(INIT),
+    });
+    expect(plain.status).toBe(415);
+    expect(((await plain.json()) as any).error.data.type).toBe('unsupported_media_type');
+    const json = await post(new URL(endpoint, url), INIT);
+    expect(json.status).toBe(202);
+    abort.abort();
+  });
 });

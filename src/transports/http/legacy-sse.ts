@@ -14,6 +14,7 @@ import {
   authenticateHttp,
   type Caller,
   HttpMessageExtra,
+  isJsonType,
   rejectHttp,
   requestIdOf,
   SHUTDOWN_RETRY_MS,
@@ -137,6 +138,15 @@ export class LegacySse {
         code: ErrorCode.InvalidRequest,
         message: id ? 'Session not found' : 'sessionId query parameter is required',
         data: { type: id ? 'session_not_found' : 'session_required' },
+      });
+      return;
+    }
+    // As on Streamable HTTP: a text/plain POST is one a browser sends cross-origin without asking.
+    if (!isJsonType(ex.header('content-type'))) {
+      rejectHttp(ex, 415, {
+        code: ErrorCode.InvalidRequest,
+        message: 'Content-Type must be application/json',
+        data: { type: 'unsupported_media_type' },
       });
       return;
     }

@@ -141,7 +141,7 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 export const SHUTDOWN_RETRY_MS = 1_000;
 
 /** Whether a Content-Type is JSON's: `application/json`, parameters (`; charset=utf-8`) aside. */
-function isJsonType(type: string | undefined): boolean {
+export function isJsonType(type: string | undefined): boolean {
   if (type === undefined) return false;
   const semicolon = type.indexOf(';');
   return (semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase() === 'application/json';
