@@ -23,6 +23,9 @@ export interface Lifespan {
 /** Opens dependencies and returns them: `async (life) => ({ db: life.use(await open(), (db) => db.end()) })`. */
 export type LifespanFn<Deps> = (life: Lifespan) => Promise<Deps> | Deps;
 
+/** How long shutdown waits for background task runs under way to end (they are told by their signal). */
+const TASK_GRACE_MS = 5_000;
+
 /** Start-up failed; `cause` says why. What had been opened is closed already. */
 export class LifespanError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -35,6 +38,8 @@ export class LifespanError extends Error {
 export class LifespanRunner<Deps> {
   private readonly disposals: Array<() => unknown> = [];
   private readonly controller = new AbortController();
+  /** Runs of `every` tasks under way: shutdown waits for them before disposing what they use. */
+  private readonly running = new Set<Promise<void>>();
   private started: Promise<Deps> | undefined;
   private stopped: Promise<Error[]> | undefined;
 
@@ -71,16 +76,20 @@ export class LifespanRunner<Deps> {
 
   private every(ms: number, task: (signal: AbortSignal) => unknown): () => void {
     let running = false;
-    const timer = setInterval(async () => {
+    const timer = setInterval(() => {
       if (running || this.controller.signal.aborted) return;
       running = true;
-      try {
-        await task(this.controller.signal);
-      } catch (err) {
-        this.onError(err, 'background task');
-      } finally {
-        running = false;
-      }
+      const run = (async () => {
+        try {
+          await task(this.controller.signal);
+        } catch (err) {
+          this.onError(err, 'background task');
+        } finally {
+          running = false;
+        }
+      })();
+      this.running.add(run);
+      void run.then(() => this.running.delete(run));
     }, ms);
     timer.unref();
     const stop = () => clearInterval(timer);
@@ -88,10 +97,28 @@ export class LifespanRunner<Deps> {
     return stop;
   }
 
-  /** Stops background work, then disposes in reverse order; resolves with the disposals' errors. */
+  /**
+   * Stops background work — aborts its signal and waits for runs under way, up to `TASK_GRACE_MS`
+   * (a task still using the database when it closes would fail, or worse) — then disposes in
+   * reverse order; resolves with the disposals' errors.
+   */
   stop(): Promise<Error[]> {
     this.stopped ??= (async () => {
       this.controller.abort();
+      if (this.running.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, TASK_GRACE_MS);
+        });
+        await Promise.race([Promise.allSettled([...this.running]), grace]);
+        clearTimeout(timer);
+        if (this.running.size > 0) {
+          this.onError(
+            new Error(`${this.running.size} background task(s) still running after ${TASK_GRACE_MS} ms`),
+            'shutdown',
+          );
+        }
+      }
       const errors: Error[] = [];
       while (this.disposals.length > 0) {
         const dispose = this.disposals.pop()!;

@@ -95,6 +95,36 @@ describe('lifespan', () => {
     expect(ticks).toBe(after);
     expect(aborted).toBe(true);
   });
+
+  it('lets a background task run under way finish before the disposals close what it uses', async () => {
+    const events: string[] = [];
+    let started!: () => void;
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    const server = createServer({
+      name: 'life',
+      version: '1',
+      logger: silent,
+      lifespan: (life) => {
+        const db = life.use({ open: true }, (d) => {
+          d.open = false;
+          events.push('db closed');
+        });
+        life.every(5, async () => {
+          if (events.length > 0) return;
+          started();
+          await new Promise((r) => setTimeout(r, 60));
+          events.push(`task done, db open: ${db.open}`);
+        });
+        return { db };
+      },
+    });
+    await server.start();
+    await running;
+    await server.close(100);
+    expect(events).toEqual(['task done, db open: true', 'db closed']);
+  });
 });
 
 describe('health', () => {
