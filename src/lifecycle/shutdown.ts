@@ -1,7 +1,8 @@
 /**
  * Signals → graceful shutdown. The first SIGTERM/SIGINT runs `server.close()` (readiness 503, stop
  * accepting, drain in-flight requests up to the drain timeout, abort the rest, dispose the lifespan,
- * flush logs) and exits 0; a second signal exits at once with code 1.
+ * flush logs) and exits 0; a second signal exits at once with code 1, and so does a shutdown still not
+ * done `closeTimeoutMs` after the drain deadline.
  */
 import type { McpServer } from '../server/server.js';
 
@@ -12,6 +13,12 @@ export interface ShutdownOptions {
   drainTimeoutMs?: number;
   /** Called with the exit code when shutdown is done (default `process.exit`). */
   exit?: (code: number) => void;
+  /**
+   * How long the disposals and close hooks may take after the drain before the process exits
+   * anyway, with code 1 (a pool that never ends must not keep it alive until it is killed).
+   * Default 10 000 ms.
+   */
+  closeTimeoutMs?: number;
 }
 
 /** Installs the signal handlers; returns a function that removes them. */
@@ -27,9 +34,25 @@ export function handleSignals(server: McpServer<any>, options: ShutdownOptions =
       return;
     }
     server.logger.info({ signal }, 'shutting down: draining in-flight requests');
+    const drainMs = options.drainTimeoutMs ?? server.options.drainTimeoutMs ?? 5_000;
+    const deadline = setTimeout(
+      () => {
+        server.logger.error(
+          { signal },
+          'shutdown still not done after the drain and closeTimeoutMs: exiting',
+        );
+        exit(1);
+      },
+      Math.min(drainMs + (options.closeTimeoutMs ?? 10_000), 2_147_483_647),
+    );
+    deadline.unref();
     server.close(options.drainTimeoutMs).then(
-      () => exit(0),
+      () => {
+        clearTimeout(deadline);
+        exit(0);
+      },
       (err) => {
+        clearTimeout(deadline);
         server.logger.error({ err }, 'shutdown failed');
         exit(1);
       },

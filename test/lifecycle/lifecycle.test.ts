@@ -1,6 +1,6 @@
 /** Lifespan, health checks and graceful close, in process. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, createServer, type HttpHost, LifespanError } from '../../src/index.js';
+import { createLogger, createServer, type HttpHost, handleSignals, LifespanError } from '../../src/index.js';
 import { callToolModern } from '../fixtures/http.js';
 import { envelope, rawPeer } from '../fixtures/raw.js';
 
@@ -221,5 +221,37 @@ describe('close()', () => {
     const answer = await pending;
     expect(aborted).toBe(true);
     expect(answer.error.data.type).toBe('shutting_down');
+  });
+});
+
+describe('handleSignals()', () => {
+  it('drains and exits 0 on the first signal, and exits 1 when the disposals outlast closeTimeoutMs', async () => {
+    const make = (hang: boolean) =>
+      createServer({
+        name: 'sig',
+        version: '1',
+        logger: silent,
+        lifespan: (life) => {
+          life.defer(() => (hang ? new Promise(() => {}) : undefined));
+          return {};
+        },
+      });
+    for (const hang of [false, true]) {
+      const server = make(hang);
+      await server.start();
+      const code = new Promise<number>((resolve) => {
+        const off = handleSignals(server, {
+          signals: ['SIGUSR2'],
+          drainTimeoutMs: 10,
+          closeTimeoutMs: 50,
+          exit: (c) => {
+            off();
+            resolve(c);
+          },
+        });
+      });
+      process.emit('SIGUSR2', 'SIGUSR2');
+      expect(await code).toBe(hang ? 1 : 0);
+    }
   });
 });
