@@ -53,6 +53,10 @@ describe('rampart', () => {
     const unknown = run(['launch']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "launch"');
+    // Settings are environment variables: a flag is refused rather than taken for the entry.
+    const flag = run(['start', '--port', '4000']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--port'");
     // Names every object has are no commands either (toString once started the dev server).
     for (const name of ['toString', 'constructor', 'hasOwnProperty']) {
       const inherited = run([name, '--help']);

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type RampartConfig } from '../config.js';
 import { handleSignals } from '../lifecycle/shutdown.js';
 import { productionStack } from '../production.js';
@@ -137,8 +138,25 @@ function dev(entry: string | undefined): void {
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  const help = rest.includes('--help') || rest.includes('-h');
-  const entry = rest.find((a) => !a.startsWith('-'));
+  let help: boolean;
+  let entry: string | undefined;
+  try {
+    // Settings come from the environment; the only option is --help, and at most one entry.
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+    if (positionals.length > 1) throw new Error(`one entry at most (got ${positionals.join(', ')})`);
+    help = values.help === true;
+    entry = positionals[0];
+  } catch (err) {
+    process.stderr.write(
+      `rampart: ${(err as Error).message} (settings are environment variables: see --help)\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP.main);
     return;
