@@ -72,6 +72,13 @@ export class UriTemplate {
   /** The text around the expressions: `literals[i]` comes before `expressions[i]`. */
   private readonly literals: string[] = [];
   private readonly expressions: Expression[] = [];
+  /**
+   * Per expression: whether its text runs to the last place what follows it can start rather than
+   * the first — for operators that span segments, and for any other whose following literal appears
+   * nowhere later in the template (`{name}.{ext}` on `archive.tar.gz` gives ext `gz`, as a greedy
+   * match would; `{year}-{month}-{day}` still splits at each `-`).
+   */
+  private readonly toLast: boolean[] = [];
 
   constructor(template: string) {
     if (template.length > 4096) throw new TypeError('URI template is too long');
@@ -87,6 +94,11 @@ export class UriTemplate {
     }
     this.literals.push(template.slice(last));
     this.variableNames = this.expressions.flatMap((e) => e.names);
+    this.expressions.forEach(({ operator }, i) => {
+      const next = this.literals[i + 1];
+      const later = this.literals.slice(i + 2, this.expressions.length).join('');
+      this.toLast.push(operator.greedy || (next !== '' && !later.includes(next)));
+    });
   }
 
   /** Returns the variables when `uri` matches this template, otherwise undefined. */
@@ -119,7 +131,8 @@ export class UriTemplate {
 
   /** Where the text of expression `i`, starting at `from`, ends: the one place it is tried. */
   private textEnd(i: number, uri: string, from: number, end: number): number {
-    const { stops, greedy } = this.expressions[i].operator;
+    const { stops } = this.expressions[i].operator;
+    const greedy = this.toLast[i];
     let run = from;
     while (run < end && !stops.includes(uri[run])) run++;
     // What follows: the next literal, else the next expression's first character.

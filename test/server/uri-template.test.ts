@@ -58,6 +58,20 @@ describe('UriTemplate', () => {
     expect(new UriTemplate('x://{id}.json').match('x://a.b.json')).toEqual({ id: 'a.b' });
   });
 
+  it('gives a simple variable all it can take when what follows it appears nowhere later, as a greedy match would', () => {
+    const file = new UriTemplate('file://{name}.{ext}');
+    expect(file.match('file://archive.tar.gz')).toEqual({ name: 'archive.tar', ext: 'gz' });
+    expect(file.match(file.expand({ name: 'archive.tar', ext: 'gz' }))).toEqual({
+      name: 'archive.tar',
+      ext: 'gz',
+    });
+    expect(new UriTemplate('calendar://{year}-{month}-{day}').match('calendar://2025-01-02')).toEqual({
+      year: '2025',
+      month: '01',
+      day: '02',
+    });
+  });
+
   it('does not match URIs longer than 2048 characters', () => {
     const t = new UriTemplate('file:///{+path}');
     const path = 'a'.repeat(2048 - 'file:///'.length);
