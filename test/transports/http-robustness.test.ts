@@ -265,6 +265,25 @@ describe('Streamable HTTP answers what it cannot route', () => {
     release.open();
     expect(JSON.parse((await first).body)).toMatchObject({ id: 7, result: {} });
   });
+
+  it('sends the refusal of a reused id on the stream when the rest of its batch opens one', async () => {
+    const server = newServer();
+    const { release, running } = slowTool(server);
+    server.tool('chatty', async (_args, ctx) => {
+      await ctx.progress(1, 2);
+      return 'fine';
+    });
+    const host = await start(server);
+    const { headers } = await initialize(host.url, '2025-03-26');
+    const first = post(host.url, call(1, 'slow'), { ...headers, accept: 'application/json' });
+    await running;
+    const batch = await post(host.url, [call(1, 'slow'), call(2, 'chatty', { progressToken: 'p' })], headers);
+    const sent = events(batch.body);
+    expect(sent.find((m) => m.id === 1)).toMatchObject({ error: { code: -32600 } });
+    expect(sent.find((m) => m.id === 2)).toMatchObject({ result: { content: [{ text: 'fine' }] } });
+    release.open();
+    await first;
+  });
 });
 
 describe('Streamable HTTP lets go of dropped POSTs', () => {
@@ -336,6 +355,27 @@ describe('Streamable HTTP answers a result JSON cannot encode', () => {
     });
     return server;
   }
+
+  it('in an SSE batch, with an internal error for its id and every other answer after it', async () => {
+    const server = unencodableServer();
+    server.tool('chatty', async (_args, ctx) => {
+      await ctx.progress(1, 2);
+      await new Promise((r) => setTimeout(r, 20));
+      return 'fine';
+    });
+    const host = await start(server);
+    const { headers } = await initialize(host.url, '2025-03-26');
+    const answer = await post(
+      host.url,
+      [call(1, 'bigint'), call(2, 'chatty', { progressToken: 'p' })],
+      headers,
+    );
+    const sent = events(answer.body);
+    expect(sent.find((m) => m.id === 1)).toMatchObject({
+      error: { code: -32603, data: { type: 'internal' } },
+    });
+    expect(sent.find((m) => m.id === 2)).toMatchObject({ result: { content: [{ text: 'fine' }] } });
+  });
 
   it('with an internal error for its id, as JSON', async () => {
     const host = await start(unencodableServer());

@@ -177,6 +177,14 @@ export class Outbox {
       this.sse = new SseStream(sink, this.streamId, this.store, this.options.sseOptions);
       this.sse.correlationId = this.ex.correlationId;
       this.own = this.sse;
+      // A batch's answers given before the stream opened (a refused reused id) go first on it: the
+      // JSON body they were kept for will not be written.
+      const waiting = this.answers;
+      if (waiting !== undefined && waiting.length > 0) {
+        this.answers = [];
+        // An answer JSON cannot encode goes out as an error; its failure has nobody left to tell.
+        for (const answer of waiting) this.sse.send(answer).catch(() => undefined);
+      }
     }
     return this.sse;
   }
@@ -452,7 +460,17 @@ export class HttpSessionTransport implements Transport {
 
   async send(message: JsonRpcMessage | JsonRpcMessage[], options?: SendOptions): Promise<void> {
     if (Array.isArray(message)) {
-      for (const m of message) await this.send(m, options);
+      // Every message goes, whatever one of them does (an answer JSON cannot encode went out as an
+      // error and threw): the first failure is reported once the rest are delivered.
+      let failed: unknown;
+      for (const m of message) {
+        try {
+          await this.send(m, options);
+        } catch (err) {
+          failed ??= err;
+        }
+      }
+      if (failed !== undefined) throw failed;
       return;
     }
     if (isResponse(message)) {
