@@ -42,14 +42,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-/** What may name a key (`name=key`): the principal it becomes. */
-const KEY_NAME = /^[A-Za-z0-9._@:-]+$/;
-
 /**
  * Parses `RAMPART_API_KEYS`: comma-separated entries, each `key`, `name=key`, or
  * `name=sha256:<hex>` (a key stored hashed); `name` becomes the principal. An entry is read as
- * `name=key` only when what precedes its first `=` is a name (letters, digits, `._@:-`) and what
- * follows is more than `=` padding: a base64 key (`c2VjcmV0LWtleQ==`) is a key, whole.
+ * `name=key` only when something precedes its first `=` and what follows is more than `=` padding:
+ * a base64 key (`c2VjcmV0LWtleQ==`) is a key, whole.
  */
 export function parseApiKeys(value: string): ApiKey[] {
   return value
@@ -58,7 +55,7 @@ export function parseApiKeys(value: string): ApiKey[] {
     .filter(Boolean)
     .map((entry) => {
       const eq = entry.indexOf('=');
-      const named = eq > 0 && KEY_NAME.test(entry.slice(0, eq)) && !/^=*$/.test(entry.slice(eq + 1));
+      const named = eq > 0 && !/^=*$/.test(entry.slice(eq + 1));
       const subject = named ? entry.slice(0, eq) : undefined;
       const secret = named ? entry.slice(eq + 1) : entry;
       return secret.toLowerCase().startsWith('sha256:')

@@ -4,6 +4,7 @@
  * the standard `rate_limited` error with `retryAfterMs` — HTTP 429 with `Retry-After` when it is the
  * whole request. Buckets live in the store (memory by default; `redisStore()` shares them).
  */
+import { createHash } from 'node:crypto';
 import { RateLimitedError } from '../protocol/errors.js';
 import type { Context } from '../server/context.js';
 import { memoryStore } from '../stores/memory.js';
@@ -33,6 +34,12 @@ export interface RateLimitOptions extends Scope {
   trustProxy?: TrustProxy;
 }
 
+/** A key strategy as text: built-in names as they are, functions by their source. */
+function describeKey(strategy: KeyStrategy | KeyStrategy[]): unknown {
+  const one = (s: KeyStrategy) => (typeof s === 'function' ? `fn:${s.toString()}` : s);
+  return Array.isArray(strategy) ? strategy.map(one) : one(strategy);
+}
+
 /** Creates a rate-limit rule. Register several for layered limits (outermost first). */
 export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
   if (!(options.rate >= 0) || !Number.isFinite(options.rate))
@@ -43,11 +50,24 @@ export function rateLimit(options: RateLimitOptions): Middleware<Context<any>> {
   const strategy = options.key ?? 'principal';
   const rule = options.name ?? 'default';
   const applies = matcher(options);
-  // The same unnamed rule on every instance shares its buckets; different unnamed rules do not.
+  // The same unnamed rule on every instance shares its buckets; different unnamed rules do not: the
+  // prefix is everything that makes a rule what it is (a key function by its source, which is the
+  // same on every instance of one app).
   const prefix =
     options.name !== undefined
       ? `${rule}:`
-      : `default(${bucket.rate}/${bucket.burst}${options.methods ? ` m=${options.methods.join(',')}` : ''}${options.tools ? ` t=${options.tools.join(',')}` : ''}):`;
+      : `default(${createHash('sha256')
+          .update(
+            JSON.stringify([
+              bucket,
+              options.methods ?? null,
+              options.tools ?? null,
+              describeKey(strategy),
+              options.trustProxy ?? false,
+            ]),
+          )
+          .digest('base64url')
+          .slice(0, 16)}):`;
   const { cost = 1, trustProxy = false } = options;
   if (typeof cost === 'number' && !(cost >= 0 && Number.isFinite(cost)))
     throw new TypeError('rateLimit: cost must be a number >= 0');

@@ -126,12 +126,12 @@ describe('parseApiKeys()', () => {
   });
 
   it('reads a base64 key, padding and all, as a key rather than as a name and "="', () => {
-    expect(parseApiKeys('c2VjcmV0LWtleQ==,YWJjZA=,ci=c2VjcmV0LWtleQ==,a+b/c=d')).toEqual([
+    expect(parseApiKeys('c2VjcmV0LWtleQ==,YWJjZA=,ci=c2VjcmV0LWtleQ==,team/ops=s3cret')).toEqual([
       { key: 'c2VjcmV0LWtleQ==', subject: undefined },
       { key: 'YWJjZA=', subject: undefined },
       { key: 'c2VjcmV0LWtleQ==', subject: 'ci' },
-      // "a+b/c" cannot be a name: the whole entry is the key.
-      { key: 'a+b/c=d', subject: undefined },
+      // A name may hold any character but "=" and ",".
+      { key: 's3cret', subject: 'team/ops' },
     ]);
   });
 });

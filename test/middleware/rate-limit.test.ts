@@ -108,6 +108,19 @@ describe('rateLimit()', () => {
     await peerB.close();
   });
 
+  it('keeps apart unnamed rules that differ only in their key', async () => {
+    const store = memoryStore();
+    const server = makeServer();
+    // Both key an anonymous in-memory caller the same way (its session), but are different rules.
+    server.use(rateLimit({ rate: 0.001, burst: 3, key: 'session', store }));
+    server.use(rateLimit({ rate: 0.001, burst: 3, store }));
+    const peer = await rawPeer(server);
+    const answers = [];
+    for (let id = 1; id <= 3; id++) answers.push(await call(peer, id));
+    expect(answers.every((a) => a.result)).toBe(true);
+    await peer.close();
+  });
+
   it('keys by principal: each principal has its own bucket', async () => {
     const server = makeServer();
     server.use((ctx, next) => {
