@@ -117,6 +117,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export interface InvalidMessage {
   id: JsonRpcId | null;
   error: JsonRpcErrorObject;
+  /** It has the shape of a response (no method; a result or an error): nothing answers it. */
+  response?: boolean;
 }
 
 function invalid(id: JsonRpcId | null, why: string): InvalidMessage {
@@ -142,16 +144,22 @@ export function checkMessage(value: unknown): InvalidMessage | undefined {
     return undefined;
   }
   if ('result' in value || 'error' in value) {
-    if (!('id' in value)) return invalid(id, 'response without id');
-    if ('error' in value) {
-      const e = value.error;
-      if (!isObject(e) || typeof e.code !== 'number' || typeof e.message !== 'string') {
-        return invalid(id, 'malformed error object');
-      }
-    } else if (!isObject(value.result)) {
-      return invalid(id, 'result must be an object');
-    }
-    return undefined;
+    const why = responseProblem(value);
+    return why === undefined ? undefined : { ...invalid(id, why), response: true };
   }
   return invalid(id, 'neither a request, a notification nor a response');
+}
+
+/** What is wrong with a value shaped like a response, if anything. */
+function responseProblem(value: Record<string, unknown>): string | undefined {
+  if (!('id' in value)) return 'response without id';
+  if ('result' in value && 'error' in value) return 'a response with both result and error';
+  if ('error' in value) {
+    const e = value.error;
+    if (!isObject(e) || typeof e.code !== 'number' || typeof e.message !== 'string')
+      return 'malformed error object';
+  } else if (!isObject(value.result)) {
+    return 'result must be an object';
+  }
+  return undefined;
 }

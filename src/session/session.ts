@@ -10,6 +10,7 @@ import {
   checkMessage,
   ErrorCode,
   failure,
+  type InvalidMessage,
   isRequest,
   isResponse,
   type JsonRpcErrorObject,
@@ -206,7 +207,8 @@ export class Session {
     }
     const invalid = checkMessage(raw);
     if (invalid !== undefined) {
-      this.send(failure(invalid.id, invalidRequest(invalid.error)));
+      if (invalid.response) this.malformedResponse(invalid);
+      else this.send(failure(invalid.id, invalidRequest(invalid.error)));
       return;
     }
     const message = raw as JsonRpcMessage;
@@ -228,7 +230,11 @@ export class Session {
     const responses = await Promise.all(
       batch.map(async (item): Promise<JsonRpcResponse | undefined> => {
         const invalid = checkMessage(item);
-        if (invalid !== undefined) return failure(invalid.id, invalidRequest(invalid.error));
+        if (invalid !== undefined) {
+          if (!invalid.response) return failure(invalid.id, invalidRequest(invalid.error));
+          this.malformedResponse(invalid);
+          return undefined;
+        }
         const message = item as JsonRpcMessage;
         if (isResponse(message)) {
           this.settle(message);
@@ -413,6 +419,19 @@ export class Session {
     clearTimeout(entry.timer);
     entry.cleanup?.();
     entry.reject(error);
+  }
+
+  /**
+   * A malformed response is not answered (JSON-RPC answers no response): the server→client request
+   * it was meant for fails now, rather than waiting out its timeout; with none, it is reported.
+   */
+  private malformedResponse(invalid: InvalidMessage): void {
+    const why = `Malformed response from the client: ${invalid.error.message}`;
+    if (invalid.id !== null && this.pending?.has(invalid.id)) {
+      this.failPending(invalid.id, new RampartError('client_error', ErrorCode.InvalidRequest, why));
+    } else {
+      this.host.reportError(new Error(why), this);
+    }
   }
 
   private settle(response: JsonRpcResponse): void {
