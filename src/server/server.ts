@@ -783,6 +783,12 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         MODERN_VERSIONS,
       );
     }
+    if (session.era === 'modern' && msg.id !== undefined) {
+      // Nor does it serve a request without the envelope as a legacy one: every request carries it.
+      throw new InvalidParamsError(`Invalid _meta envelope: "${META.protocolVersion}" is required`, {
+        details: [{ path: `_meta.${META.protocolVersion}`, message: 'required on every request' }],
+      });
+    }
     return ['legacy', session.era === 'legacy' ? session.protocolVersion! : LATEST_LEGACY_VERSION];
   }
 

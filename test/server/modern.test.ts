@@ -199,6 +199,21 @@ describe('modern era on the wire', () => {
     await peer.close();
   });
 
+  it('refuses a request without the envelope once the connection is modern, rather than serve it as legacy', async () => {
+    const { server } = featureServer();
+    const peer = await rawPeer(server);
+    expect((await peer.call(1, 'tools/list', { _meta: envelope() })).result).toBeDefined();
+    for (const [id, method, params] of [
+      [2, 'ping', undefined],
+      [3, 'logging/setLevel', { level: 'debug' }],
+      [4, 'resources/subscribe', { uri: 'config://app' }],
+    ] as const) {
+      const r = await peer.call(id, method, params);
+      expect(r.error.code).toBe(-32602);
+      expect(r.error.data.details[0].path).toBe('_meta.io.modelcontextprotocol/protocolVersion');
+    }
+  });
+
   it('has no ping, initialize handshake or logging/setLevel once the connection is modern', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
