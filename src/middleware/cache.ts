@@ -131,18 +131,18 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
    * resolves to the result and, when it was cacheable, its JSON (what the waiting callers are given).
    */
   const compute = async (key: string, ttl: number, next: () => Promise<unknown>): Promise<Computed> => {
-    let locked = false;
+    let lock: string | undefined;
     if (store.acquire) {
-      locked = await store.acquire(key, lockTtlMs);
-      if (!locked) {
+      lock = await store.acquire(key, lockTtlMs);
+      if (lock === undefined) {
         // Another instance is computing it: wait for its entry, or for its lock to be let go without
         // one (its result was not cacheable, or it failed); then give up waiting and compute.
         const deadline = Date.now() + lockTtlMs;
-        for (let delay = 10; !locked && Date.now() < deadline; delay = Math.min(delay * 2, 200)) {
+        for (let delay = 10; lock === undefined && Date.now() < deadline; delay = Math.min(delay * 2, 200)) {
           await sleep(delay);
           const hit = await store.get(key);
           if (hit !== undefined) return { result: fromCache(hit), json: hit };
-          locked = await store.acquire(key, lockTtlMs);
+          lock = await store.acquire(key, lockTtlMs);
         }
       }
     }
@@ -152,7 +152,7 @@ export function cache(options: CacheOptions = {}): CacheMiddleware {
       if (json !== undefined && ttl > 0) await store.set(key, json, ttl);
       return { result, json };
     } finally {
-      if (locked) await store.release?.(key);
+      if (lock !== undefined) await store.release?.(key, lock);
     }
   };
 

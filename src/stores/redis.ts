@@ -4,6 +4,7 @@
  * script on the server's clock; when Redis cannot be reached, the failure policy decides (fail open
  * or closed), a throttled log line says so, and `rampart:store` counts it — requests never crash.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { requirePeer } from '../optional-peer.js';
 import { createLogger, type Logger } from '../server/logger.js';
@@ -82,7 +83,6 @@ export class RedisStore implements Store {
   private readonly prefix: string;
   private readonly owned: boolean;
   private readonly logger: Logger;
-  private readonly lockTokens = new Map<string, string>();
   private failures = 0;
   private lastReport = 0;
 
@@ -151,24 +151,20 @@ export class RedisStore implements Store {
     }
   }
 
-  async acquire(key: string, ttlMs: number): Promise<boolean> {
-    const token = Math.random().toString(36).slice(2);
+  async acquire(key: string, ttlMs: number): Promise<string | undefined> {
+    // Each hold has its own token, so a holder whose lock expired cannot let go of the next one's.
+    const token = randomBytes(16).toString('base64url');
     try {
       const ok = await this.client.set(`${this.prefix}lock:${key}`, token, 'PX', Math.max(1, ttlMs), 'NX');
-      if (ok !== 'OK') return false;
-      this.lockTokens.set(key, token);
-      return true;
+      return ok === 'OK' ? token : undefined;
     } catch (err) {
       this.failed('acquire', err);
       // Without Redis nobody can coordinate: compute here rather than wait on a lock that cannot exist.
-      return true;
+      return token;
     }
   }
 
-  async release(key: string): Promise<void> {
-    const token = this.lockTokens.get(key);
-    if (token === undefined) return;
-    this.lockTokens.delete(key);
+  async release(key: string, token: string): Promise<void> {
     try {
       await this.redis.rampartRelease(`${this.prefix}lock:${key}`, token);
     } catch (err) {

@@ -33,11 +33,13 @@ export interface CacheStore {
   set(key: string, value: string, ttlMs: number): void | Promise<void>;
   delete(key: string): void | Promise<void>;
   /**
-   * Cross-instance stampede protection: try to become the one instance computing `key` for up to
-   * `ttlMs`. Stores shared by one process only need not implement it.
+   * Cross-instance stampede protection: try to become the one holder computing `key` for up to
+   * `ttlMs`. Resolves to a token naming this hold, or `undefined` when someone else holds the key.
+   * Stores shared by one process only need not implement it.
    */
-  acquire?(key: string, ttlMs: number): Promise<boolean>;
-  release?(key: string): Promise<void>;
+  acquire?(key: string, ttlMs: number): Promise<string | undefined>;
+  /** Lets go of the hold `token` names; a hold that expired and was taken by another is left alone. */
+  release?(key: string, token: string): Promise<void>;
 }
 
 /** A store that serves both rate limits and caching. */

@@ -190,6 +190,23 @@ describe('cache on Redis', () => {
     await b.close();
   });
 
+  it('gives each hold of a lock its own token: a holder whose lock expired cannot let go of the next one', async () => {
+    const s = await store('lock-token');
+    const first = await s.acquire('k', 50);
+    expect(first).toBeTypeOf('string');
+    expect(await s.acquire('k', 60_000)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 120));
+    // The first hold expired; a second holder (in this process or another) takes the key.
+    const second = await s.acquire('k', 60_000);
+    expect(second).toBeTypeOf('string');
+    expect(second).not.toBe(first);
+    // The first holder finishes late and lets go: the second hold stands.
+    await s.release('k', first as string);
+    expect(await s.acquire('k', 60_000)).toBeUndefined();
+    await s.release('k', second as string);
+    expect(await s.acquire('k', 60_000)).toBeTypeOf('string');
+  });
+
   it('treats an unreachable Redis as a miss: the tool still answers', async () => {
     const redis = await PrivateRedis.create();
     const s = redisStore({ url: redis.url, logger: silent, commandTimeoutMs: 300 });
