@@ -19,6 +19,7 @@ import {
 } from '../../src/index.js';
 import type { Session } from '../../src/session/session.js';
 import type { HttpSessionTransport } from '../../src/transports/http/outbox.js';
+import { captureLogs } from '../fixtures/logs.js';
 
 const hosts: HttpHost[] = [];
 const servers: McpServer<any>[] = [];
@@ -526,6 +527,45 @@ describe('Streamable HTTP sessions', () => {
     expect(live.size).toBe(3);
     expect((await send(host.url, 'DELETE', headers)).status).toBe(200);
     expect([...live]).toEqual([]);
+  });
+});
+
+describe('an event store that fails', () => {
+  it('still sends every event live, without an id, and logs the failure; the answer is not lost', async () => {
+    const logs = captureLogs();
+    const server = createServer({ name: 'robust', version: '1', logger: logs.logger });
+    servers.push(server);
+    server.tool('chatty', async (_args, ctx) => {
+      await ctx.progress(1, 1);
+      return 'done';
+    });
+    const memory = new MemoryEventStore();
+    const store: EventStore = {
+      append(streamId: string, message: JsonRpcMessage) {
+        // Keeps notifications, refuses answers (a shared store gone away mid-request).
+        if ('id' in message) throw new Error('event store unavailable');
+        return memory.append(streamId, message);
+      },
+      streamOf: (eventId) => memory.streamOf(eventId),
+      after: (eventId) => memory.after(eventId),
+      drop: (streamId) => memory.drop(streamId),
+    };
+    const host = await start(server, { eventStore: store });
+    const { headers } = await initialize(host.url);
+    const answer = await post(host.url, call(1, 'chatty', { progressToken: 1 }), headers);
+    expect(answer.headers['content-type']).toBe('text/event-stream');
+    expect(events(answer.body)).toEqual([
+      expect.objectContaining({ method: 'notifications/progress' }),
+      expect.objectContaining({
+        id: 1,
+        result: expect.objectContaining({ content: [{ type: 'text', text: 'done' }] }),
+      }),
+    ]);
+    // The progress event has an id (it can be replayed), the answer none.
+    const blocks = answer.body.split('\n\n').filter((b) => b.includes('data: '));
+    expect(blocks[0]).toMatch(/^id: /m);
+    expect(blocks[1]).not.toMatch(/^id: /m);
+    expect(logs.lines.some((l) => l.err?.message === 'event store unavailable')).toBe(true);
   });
 });
 

@@ -69,11 +69,25 @@ export class SseStream {
     return this.open;
   }
 
-  /** Sends a message as an SSE event (with an id when a store is configured). */
+  /**
+   * Sends a message as an SSE event (with an id when a store is configured). When the store cannot
+   * keep it, it still goes out live, without an id (it cannot be replayed), and the store's failure
+   * is thrown after.
+   */
   async send(message: JsonRpcMessage): Promise<void> {
     if (!this.open) return;
-    const id = this.store ? await this.store.append(this.streamId, message) : undefined;
+    if (this.store === undefined) return this.writeEvent(message, undefined);
+    let id: string | undefined;
+    let failed = false;
+    let error: unknown;
+    try {
+      id = await this.store.append(this.streamId, message);
+    } catch (err) {
+      failed = true;
+      error = err;
+    }
     this.writeEvent(message, id);
+    if (failed) throw error;
   }
 
   /**
