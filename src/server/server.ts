@@ -789,7 +789,10 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
         details: [{ path: `_meta.${META.protocolVersion}`, message: 'required on every request' }],
       });
     }
-    return ['legacy', session.era === 'legacy' ? session.protocolVersion! : LATEST_LEGACY_VERSION];
+    return [
+      'legacy',
+      session.era === 'legacy' ? session.protocolVersion! : (session.assumedVersion ?? LATEST_LEGACY_VERSION),
+    ];
   }
 
   private readonly terminal = (ctx: Context<Deps>): Promise<unknown> => {

@@ -125,6 +125,12 @@ export class Session {
   readonly id: string;
   era: Era | undefined;
   protocolVersion: string | undefined;
+  /**
+   * The legacy version a session without a handshake serves until (unless) one happens: a stateless
+   * HTTP request's `MCP-Protocol-Version`, or 2025-03-26 without one, as the specification says to
+   * assume.
+   */
+  assumedVersion: string | undefined;
   clientInfo: Implementation | undefined;
   clientCapabilities: ClientCapabilities | undefined;
   /** Set by `initialize` (legacy) or the first valid envelope (modern). */
@@ -258,9 +264,10 @@ export class Session {
    */
   batchRefusal(length: number): JsonRpcErrorObject | undefined {
     if (length === 0) return new InvalidRequestError('Invalid Request: empty batch').toJsonRpc();
-    if (!allowsBatches(this.protocolVersion)) {
-      const why = this.protocolVersion
-        ? `JSON-RPC batches are not supported in protocol version ${this.protocolVersion}`
+    const version = this.protocolVersion ?? this.assumedVersion;
+    if (!allowsBatches(version)) {
+      const why = version
+        ? `JSON-RPC batches are not supported in protocol version ${version}`
         : 'JSON-RPC batches are not allowed before initialization';
       return new InvalidRequestError(why).toJsonRpc();
     }

@@ -220,9 +220,39 @@ describe('Streamable HTTP answers what it cannot route', () => {
     const server = newServer();
     const host = await start(server, { stateful: false });
     const answer = await post(host.url, [{ jsonrpc: '2.0', id: 1, method: 'ping' }], {
-      'mcp-protocol-version': '2025-03-26',
+      'mcp-protocol-version': '2025-06-18',
     });
     expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).error.message).toContain('not supported in protocol version 2025-06-18');
+    expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
+    expect([...server.sessions]).toHaveLength(0);
+  });
+
+  it('serves a batch statelessly on 2025-03-26, named by the header or assumed without one', async () => {
+    const server = newServer();
+    server.tool('echo', { inputSchema: { type: 'object', properties: { n: { type: 'number' } } } }, (args) =>
+      String(args.n),
+    );
+    const host = await start(server, { stateful: false });
+    const echo = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { n: id } },
+    });
+    for (const headers of [{ 'mcp-protocol-version': '2025-03-26' }, {}] as Record<string, string>[]) {
+      const answer = await post(
+        host.url,
+        [echo(1), { jsonrpc: '2.0', method: 'notifications/initialized' }, echo(2)],
+        { ...headers, accept: 'application/json' },
+      );
+      expect(answer.status).toBe(200);
+      const body = JSON.parse(answer.body);
+      expect(body.map((r: any) => [r.id, r.result.content[0].text])).toEqual([
+        [1, '1'],
+        [2, '2'],
+      ]);
+    }
     expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
     expect([...server.sessions]).toHaveLength(0);
   });

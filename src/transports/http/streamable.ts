@@ -511,6 +511,8 @@ export class StreamableHttp {
     } else {
       transport = new HttpSessionTransport(serialId('s', ++this.ephemeralSeq), undefined);
       session = this.server.requestSession(transport);
+      // No handshake: the version is the header's (checked above), or 2025-03-26 without one.
+      session.assumedVersion = ex.header('mcp-protocol-version')?.trim() || '2025-03-26';
       node = this.ephemeral.add(session);
     }
     if (batch) {
