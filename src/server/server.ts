@@ -44,6 +44,7 @@ import { LiveList } from '../session/live-list.js';
 import { Session, type SessionHost, type SessionLimits } from '../session/session.js';
 import type { Authenticator, MessageExtra, Transport } from '../transports/types.js';
 import { Context, ERROR_LOGGED } from './context.js';
+import { newCorrelationId } from './correlation.js';
 import { type DispatchHost, findResource, methods, notifications } from './dispatch.js';
 import {
   type CacheHint,
@@ -607,7 +608,10 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     try {
       [era, version] = this.classify(session, msg);
     } catch (err) {
-      const refusal = id === undefined ? undefined : failure(id, toRampartError(err).toJsonRpc());
+      const refusal =
+        id === undefined
+          ? undefined
+          : failure(id, toRampartError(err).toJsonRpc(extra?.correlationId ?? newCorrelationId()));
       return send ? this.deliver(session, refusal) : Promise.resolve(refusal);
     }
     const ctx = new Context<Deps>(

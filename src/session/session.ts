@@ -27,6 +27,7 @@ import {
 } from '../protocol/types.js';
 import { allowsBatches, type Era } from '../protocol/versions.js';
 import type { Context } from '../server/context.js';
+import { newCorrelationId } from '../server/correlation.js';
 import { type MessageExtra, SENT, type Transport } from '../transports/types.js';
 import type { LiveNode } from './live-list.js';
 import { SmallMap } from './small-map.js';
@@ -109,14 +110,23 @@ function resolveLimits(limits: SessionLimits): Required<SessionLimits> {
 
 const CLOSED: Promise<void> = Promise.resolve();
 
+/** The correlation id of an answer given before a request reaches the server: its transport's, or a new one. */
+function correlationOf(extra: MessageExtra | undefined): string {
+  return extra?.correlationId ?? newCorrelationId();
+}
+
 /** The answer to a request the session will not run. */
-function refused(id: JsonRpcId, error: RampartError): JsonRpcResponse {
-  return failure(id, error.toJsonRpc());
+function refused(id: JsonRpcId, error: RampartError, extra: MessageExtra | undefined): JsonRpcResponse {
+  return failure(id, error.toJsonRpc(correlationOf(extra)));
 }
 
 /** A malformed message's error, in the one error shape. */
-function invalidRequest(error: JsonRpcErrorObject): JsonRpcErrorObject {
-  return { code: error.code, message: error.message, data: { type: 'invalid_request' } };
+function invalidRequest(error: JsonRpcErrorObject, extra: MessageExtra | undefined): JsonRpcErrorObject {
+  return {
+    code: error.code,
+    message: error.message,
+    data: { type: 'invalid_request', correlationId: correlationOf(extra) },
+  };
 }
 
 /** A client's connection to the server. */
@@ -214,7 +224,7 @@ export class Session {
     const invalid = checkMessage(raw);
     if (invalid !== undefined) {
       if (invalid.response) this.malformedResponse(invalid);
-      else this.send(failure(invalid.id, invalidRequest(invalid.error)));
+      else this.send(failure(invalid.id, invalidRequest(invalid.error, extra)));
       return;
     }
     const message = raw as JsonRpcMessage;
@@ -222,13 +232,13 @@ export class Session {
       this.settle(message);
       return;
     }
-    const refusal = this.refusal(message as JsonRpcRequest);
+    const refusal = this.refusal(message as JsonRpcRequest, extra);
     if (refusal !== undefined) this.send(refusal);
     else this.host.serve(this, message, extra);
   }
 
   private async receiveBatch(batch: unknown[], extra?: MessageExtra): Promise<void> {
-    const refusal = this.batchRefusal(batch.length);
+    const refusal = this.batchRefusal(batch.length, correlationOf(extra));
     if (refusal !== undefined) {
       this.send(failure(null, refusal));
       return;
@@ -237,7 +247,7 @@ export class Session {
       batch.map(async (item): Promise<JsonRpcResponse | undefined> => {
         const invalid = checkMessage(item);
         if (invalid !== undefined) {
-          if (!invalid.response) return failure(invalid.id, invalidRequest(invalid.error));
+          if (!invalid.response) return failure(invalid.id, invalidRequest(invalid.error, extra));
           this.malformedResponse(invalid);
           return undefined;
         }
@@ -248,7 +258,10 @@ export class Session {
         }
         if ((message as JsonRpcRequest).method === 'initialize') {
           const id = isRequest(message) ? message.id : null;
-          return failure(id, new InvalidRequestError('initialize must not be part of a batch').toJsonRpc());
+          return failure(
+            id,
+            new InvalidRequestError('initialize must not be part of a batch').toJsonRpc(correlationOf(extra)),
+          );
         }
         return this.process(message as JsonRpcRequest, extra);
       }),
@@ -260,19 +273,22 @@ export class Session {
   /**
    * Why this session refuses a batch of `length` messages as a whole (empty, none allowed on its
    * protocol version, past `maxBatchSize`), or undefined. Transports that answer a batch as one
-   * response ask first: the session's error for it has no id (`null`) to route by.
+   * response ask first: the session's error for it has no id (`null`) to route by. The error carries
+   * `correlationId` when given.
    */
-  batchRefusal(length: number): JsonRpcErrorObject | undefined {
-    if (length === 0) return new InvalidRequestError('Invalid Request: empty batch').toJsonRpc();
+  batchRefusal(length: number, correlationId?: string): JsonRpcErrorObject | undefined {
+    if (length === 0) return new InvalidRequestError('Invalid Request: empty batch').toJsonRpc(correlationId);
     const version = this.protocolVersion ?? this.assumedVersion;
     if (!allowsBatches(version)) {
       const why = version
         ? `JSON-RPC batches are not supported in protocol version ${version}`
         : 'JSON-RPC batches are not allowed before initialization';
-      return new InvalidRequestError(why).toJsonRpc();
+      return new InvalidRequestError(why).toJsonRpc(correlationId);
     }
     if (length > this.limits.maxBatchSize) {
-      return new InvalidRequestError(`Batch exceeds ${this.limits.maxBatchSize} messages`).toJsonRpc();
+      return new InvalidRequestError(`Batch exceeds ${this.limits.maxBatchSize} messages`).toJsonRpc(
+        correlationId,
+      );
     }
     return undefined;
   }
@@ -287,21 +303,26 @@ export class Session {
    * (`track`, then `untrack` once it has its answer); this refuses what cannot be run.
    */
   process(message: JsonRpcRequest, extra?: MessageExtra): Promise<JsonRpcResponse | undefined> {
-    const refusal = this.refusal(message);
+    const refusal = this.refusal(message, extra);
     return refusal !== undefined ? Promise.resolve(refusal) : this.host.handle(this, message, extra);
   }
 
   /** The error answer to a request this session will not run (closed, duplicate id, overloaded). */
-  private refusal(message: JsonRpcRequest): JsonRpcResponse | undefined {
+  private refusal(message: JsonRpcRequest, extra: MessageExtra | undefined): JsonRpcResponse | undefined {
     if (!isRequest(message)) return undefined;
     if (this.closed) {
       return refused(
         message.id,
         new RampartError('shutting_down', ErrorCode.ShuttingDown, 'Session is closed'),
+        extra,
       );
     }
     if (this.inflight.has(message.id)) {
-      return refused(message.id, new InvalidRequestError(`Request id ${message.id} is already in flight`));
+      return refused(
+        message.id,
+        new InvalidRequestError(`Request id ${message.id} is already in flight`),
+        extra,
+      );
     }
     if (this.inflight.size >= this.limits.maxInflight) {
       return refused(
@@ -309,6 +330,7 @@ export class Session {
         new RampartError('overloaded', ErrorCode.Overloaded, 'Too many requests in flight', {
           retryAfterMs: 100,
         }),
+        extra,
       );
     }
     return undefined;

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { ErrorCode, failure, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { stringifyMessage } from '../protocol/serialize.js';
+import { newCorrelationId } from '../server/correlation.js';
 import { publishTraffic } from './diagnostics.js';
 import type { MessageExtra, Transport } from './types.js';
 
@@ -83,7 +84,10 @@ export class StdioServerTransport implements Transport {
       failure(null, {
         code,
         message,
-        data: { type: code === ErrorCode.ParseError ? 'parse_error' : 'invalid_request' },
+        data: {
+          type: code === ErrorCode.ParseError ? 'parse_error' : 'invalid_request',
+          correlationId: newCorrelationId(),
+        },
       }),
     ).catch((err) => this.onerror?.(err as Error));
   }

@@ -14,6 +14,7 @@ import { hasPeer, requirePeer } from '../optional-peer.js';
 import { toRampartError } from '../protocol/errors.js';
 import { ErrorCode, failure, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { stringifyMessage } from '../protocol/serialize.js';
+import { newCorrelationId } from '../server/correlation.js';
 import type { McpServer } from '../server/server.js';
 import type { Session } from '../session/session.js';
 import { publishTraffic } from './diagnostics.js';
@@ -98,7 +99,11 @@ export class WebSocketServerTransport implements Transport {
       message = JSON.parse(text);
     } catch {
       void this.send(
-        failure(null, { code: ErrorCode.ParseError, message: 'Parse error', data: { type: 'parse_error' } }),
+        failure(null, {
+          code: ErrorCode.ParseError,
+          message: 'Parse error',
+          data: { type: 'parse_error', correlationId: newCorrelationId() },
+        }),
       );
       return;
     }

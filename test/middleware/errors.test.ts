@@ -15,6 +15,8 @@ import {
   UnauthorizedError,
 } from '../../src/index.js';
 import { connectV1 } from '../fixtures/clients.js';
+import { ACCEPT_BOTH } from '../fixtures/http.js';
+import { envelope, rawPeer } from '../fixtures/raw.js';
 
 class DriverTimeout extends Error {}
 class NoSuchOrder extends Error {
@@ -90,5 +92,66 @@ describe('refusals', () => {
     expect(frames(new InternalError('boom'))).toBeGreaterThan(0);
     expect(frames(new ToolError('tool failed'))).toBeGreaterThan(0);
     expect(frames(new Error('plain'))).toBeGreaterThan(0);
+  });
+});
+
+describe('errors raised before a request reaches the server', () => {
+  const newServer = () => {
+    const server = createServer({ name: 'e', version: '1', logger: createLogger({ level: 'silent' }) });
+    server.tool('t', () => 'ok');
+    return server;
+  };
+
+  it('carry a correlation id in data over HTTP, the one X-Request-Id names', async () => {
+    const server = newServer();
+    const host = await server.listen({ port: 0 });
+    try {
+      const raw = (body: string, headers: Record<string, string> = {}, path = '/mcp') =>
+        fetch(new URL(path, host.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: ACCEPT_BOTH, ...headers },
+          body,
+        });
+      for (const res of [
+        await raw('{not json'),
+        await raw('{"jsonrpc":"2.0","id":1}'),
+        await raw('[]'),
+        await raw('{}', {}, '/nowhere'),
+        await raw('{"jsonrpc":"2.0","id":1,"method":"ping"}', { 'mcp-session-id': 'no-such-session' }),
+      ]) {
+        const body = (await res.json()) as any;
+        expect(body.error.data.correlationId).toBeTypeOf('string');
+        expect(body.error.data.correlationId).toBe(res.headers.get('x-request-id'));
+      }
+      const sent = await raw('{not json', { 'x-request-id': 'client-chosen-1' });
+      expect(((await sent.json()) as any).error.data.correlationId).toBe('client-chosen-1');
+    } finally {
+      await host.close(100);
+      await server.close(100);
+    }
+  });
+
+  it('carry a correlation id in data on any transport: invalid requests, duplicate ids, unsupported versions', async () => {
+    const server = newServer();
+    server.tool('wait', async () => new Promise((r) => setTimeout(() => r('done'), 100)));
+    const peer = await rawPeer(server);
+    const invalid = await peer.request({ jsonrpc: '2.0', id: 1, method: 7 });
+    expect(invalid.error.data).toMatchObject({ type: 'invalid_request', correlationId: expect.any(String) });
+    const version = await peer.call(2, 'tools/list', {
+      _meta: envelope({ 'io.modelcontextprotocol/protocolVersion': '1999-01-01' }),
+    });
+    expect(version.error.data).toMatchObject({ correlationId: expect.any(String) });
+    const wait = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'wait', arguments: {}, _meta: envelope() },
+    };
+    await peer.send(wait);
+    await peer.send(wait);
+    const again = await peer.waitFor((m) => m.id === 3 && m.error !== undefined);
+    expect(again.error.data).toMatchObject({ type: 'invalid_request', correlationId: expect.any(String) });
+    expect((await peer.waitFor((m) => m.id === 3 && m.result !== undefined)).result).toBeDefined();
+    await peer.close();
   });
 });

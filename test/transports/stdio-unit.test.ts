@@ -42,7 +42,11 @@ describe('StdioServerTransport', () => {
       {
         jsonrpc: '2.0',
         id: null,
-        error: { code: -32700, message: 'Parse error', data: { type: 'parse_error' } },
+        error: {
+          code: -32700,
+          message: 'Parse error',
+          data: { type: 'parse_error', correlationId: expect.any(String) },
+        },
       },
     ]);
     expect(t.messages).toEqual([{ jsonrpc: '2.0', id: 2, method: 'ping' }]);

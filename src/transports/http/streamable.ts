@@ -183,10 +183,17 @@ export function rejectHttp(
   id: JsonRpcId | null = null,
   headers: Record<string, string> = {},
 ): void {
+  const correlationId = requestIdOf(ex);
+  // The one error format: every error's data names the request's correlation id.
+  const data = error.data;
+  const body =
+    isObject(data) && data.correlationId === undefined
+      ? { code: error.code, message: error.message, data: { ...data, correlationId } }
+      : error;
   ex.respond(
     status,
-    { 'x-request-id': requestIdOf(ex), ...JSON_TYPE, ...headers },
-    JSON.stringify(failure(id, error)),
+    { 'x-request-id': correlationId, ...JSON_TYPE, ...headers },
+    JSON.stringify(failure(id, body)),
   );
 }
 
