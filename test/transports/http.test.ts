@@ -1,5 +1,6 @@
 /** Streamable HTTP end to end: the official clients, resumption, and hostile input. */
-import { request as httpRequest } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -11,7 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpRouter } from '../../src/host/http.js';
-import type { HttpHost, ListenOptions } from '../../src/index.js';
+import { type HttpHost, type ListenOptions, nodeHandler } from '../../src/index.js';
 import type { HttpExchange } from '../../src/transports/http/exchange.js';
 import { featureServer } from '../fixtures/feature-server.js';
 
@@ -618,6 +619,30 @@ describe('HTTP+SSE (2024-11-05) for old clients', () => {
     expect((await unknown.json()).error.data.type).toBe('session_not_found');
     const missing = await post(new URL('/messages', url), INIT);
     expect(missing.status).toBe(400);
+  });
+
+  it('refuses new streams and posts with 503 shutting_down once closing, as Streamable HTTP does', async () => {
+    const { server } = featureServer();
+    // A mounted handler: the application's listener keeps accepting after the handler closes.
+    const handler = nodeHandler(server);
+    const http = createHttpServer(handler);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      await handler.close(100);
+      const stream = await fetch(`${base}/sse`, { headers: { accept: 'text/event-stream' } });
+      const messages = await post(new URL(`/messages?sessionId=${'a'.repeat(32)}`, base), INIT);
+      const mcp = await post(new URL('/mcp', base), INIT);
+      for (const res of [stream, messages, mcp]) {
+        expect(res.status).toBe(503);
+        expect(res.headers.get('connection')).toBe('close');
+        expect(((await res.json()) as any).error.data.type).toBe('shutting_down');
+      }
+    } finally {
+      http.closeAllConnections();
+      http.close();
+      await server.close(100);
+    }
   });
 
   it('answers a post that is not JSON by its Content-Type with 415, as Streamable HTTP does', async () => {

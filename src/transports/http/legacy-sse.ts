@@ -15,6 +15,7 @@ import {
   type Caller,
   HttpMessageExtra,
   isJsonType,
+  refuseShuttingDown,
   rejectHttp,
   requestIdOf,
   SHUTDOWN_RETRY_MS,
@@ -70,6 +71,7 @@ export class LegacySse {
   >();
   readonly ssePath: string;
   readonly messagesPath: string;
+  private closing = false;
 
   constructor(
     private readonly server: McpServer<any>,
@@ -89,6 +91,7 @@ export class LegacySse {
   }
 
   async handle(ex: HttpExchange): Promise<void> {
+    if (this.closing) return refuseShuttingDown(ex);
     if (ex.path === this.ssePath && ex.method === 'GET') return this.open(ex);
     if (ex.path === this.messagesPath && ex.method === 'POST') return this.message(ex);
     rejectHttp(ex, 405, {
@@ -177,6 +180,7 @@ export class LegacySse {
 
   /** Closes every SSE session, letting in-flight requests finish. */
   async close(drainMs = 5_000): Promise<void> {
+    this.closing = true;
     // The streams end with a reconnect hint (see StreamableHttp.close).
     const retryMs = this.options.sse?.retryMs ?? SHUTDOWN_RETRY_MS;
     for (const entry of this.sessions.values()) entry.transport.retryMs = retryMs;

@@ -197,6 +197,17 @@ export function rejectHttp(
   );
 }
 
+/** Answers a request that arrives once the endpoint is closing: 503 `shutting_down`, connection closed. */
+export function refuseShuttingDown(ex: HttpExchange): void {
+  rejectHttp(
+    ex,
+    503,
+    httpError(ErrorCode.ShuttingDown, 'Server is shutting down', 'shutting_down'),
+    null,
+    { connection: 'close' },
+  );
+}
+
 /** What an HTTP request's messages carry to the session: its headers are read only when asked for. */
 export class HttpMessageExtra implements MessageExtra {
   private info: HttpRequestInfo | undefined;
@@ -278,13 +289,7 @@ export class StreamableHttp {
    */
   handle(ex: HttpExchange): Promise<void> | undefined {
     if (this.closing) {
-      rejectHttp(
-        ex,
-        503,
-        httpError(ErrorCode.ShuttingDown, 'Server is shutting down', 'shutting_down'),
-        null,
-        { connection: 'close' },
-      );
+      refuseShuttingDown(ex);
       return undefined;
     }
     if (ex.method !== 'POST') ex.setHeader('x-request-id', requestIdOf(ex));
