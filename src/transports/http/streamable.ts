@@ -199,13 +199,9 @@ export function rejectHttp(
 
 /** Answers a request that arrives once the endpoint is closing: 503 `shutting_down`, connection closed. */
 export function refuseShuttingDown(ex: HttpExchange): void {
-  rejectHttp(
-    ex,
-    503,
-    httpError(ErrorCode.ShuttingDown, 'Server is shutting down', 'shutting_down'),
-    null,
-    { connection: 'close' },
-  );
+  rejectHttp(ex, 503, httpError(ErrorCode.ShuttingDown, 'Server is shutting down', 'shutting_down'), null, {
+    connection: 'close',
+  });
 }
 
 /** What an HTTP request's messages carry to the session: its headers are read only when asked for. */
