@@ -23,6 +23,8 @@ export interface RampartConfig {
   resourceUrl?: string;
   /** How long shutdown lets in-flight requests finish. */
   drainTimeoutMs: number;
+  /** How long shutdown goes on serving, readiness 503, before the listener closes. */
+  shutdownDelayMs: number;
   /** Per-request time limit. */
   requestTimeoutMs: number;
   /** Cache TTL for query results. */
@@ -140,6 +142,12 @@ export function loadConfig(
     (n) => n >= 0 && n <= MAX_TIMER_MS,
     `a number of milliseconds from 0 to ${MAX_TIMER_MS}`,
   );
+  const shutdownDelayMs = number(
+    'SHUTDOWN_DELAY_MS',
+    defaults.shutdownDelayMs ?? 0,
+    (n) => n >= 0 && n <= MAX_TIMER_MS,
+    `a number of milliseconds from 0 to ${MAX_TIMER_MS}`,
+  );
   const requestTimeoutMs = number(
     'REQUEST_TIMEOUT_MS',
     defaults.requestTimeoutMs ?? 30_000,
@@ -198,6 +206,7 @@ export function loadConfig(
     host,
     logLevel: level as RampartConfig['logLevel'],
     drainTimeoutMs,
+    shutdownDelayMs,
     requestTimeoutMs,
     cacheTtlMs,
   };

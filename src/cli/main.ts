@@ -98,7 +98,7 @@ async function start(entry: string | undefined, pretty: boolean): Promise<void> 
   const server = await loadServer(entry, config, logger);
   const { metrics } = productionStack(server, config);
   const host = await server.listen({ port: config.port, host: config.host, metrics });
-  handleSignals(server, { drainTimeoutMs: config.drainTimeoutMs });
+  handleSignals(server, { drainTimeoutMs: config.drainTimeoutMs, shutdownDelayMs: config.shutdownDelayMs });
   logger.info(
     { url: host.url.href, auth: config.auth !== undefined, rateLimit: config.rateLimit },
     'rampart listening',

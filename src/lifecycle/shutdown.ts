@@ -1,8 +1,8 @@
 /**
- * Signals → graceful shutdown. The first SIGTERM/SIGINT runs `server.close()` (readiness 503, stop
- * accepting, drain in-flight requests up to the drain timeout, abort the rest, dispose the lifespan,
+ * Signals → graceful shutdown. The first SIGTERM/SIGINT runs `server.close()` (readiness 503, serve on
+ * for the shutdown delay, stop accepting, drain in-flight requests up to the drain timeout, abort the rest, dispose the lifespan,
  * flush logs) and exits 0; a second signal exits at once with code 1, and so does a shutdown still not
- * done `closeTimeoutMs` after the drain deadline.
+ * done `closeTimeoutMs` after the delay and the drain deadline.
  */
 import type { McpServer } from '../server/server.js';
 
@@ -11,6 +11,11 @@ export interface ShutdownOptions {
   signals?: NodeJS.Signals[];
   /** How long in-flight requests may finish. Default: the server's `drainTimeoutMs` (5 s). */
   drainTimeoutMs?: number;
+  /**
+   * How long the HTTP hosts go on serving, readiness 503, before they stop accepting. Default: the
+   * server's `shutdownDelayMs` (0).
+   */
+  shutdownDelayMs?: number;
   /** Called with the exit code when shutdown is done (default `process.exit`). */
   exit?: (code: number) => void;
   /**
@@ -35,6 +40,7 @@ export function handleSignals(server: McpServer<any>, options: ShutdownOptions =
     }
     server.logger.info({ signal }, 'shutting down: draining in-flight requests');
     const drainMs = options.drainTimeoutMs ?? server.options.drainTimeoutMs ?? 5_000;
+    const delayMs = options.shutdownDelayMs ?? server.options.shutdownDelayMs ?? 0;
     const deadline = setTimeout(
       () => {
         server.logger.error(
@@ -43,10 +49,10 @@ export function handleSignals(server: McpServer<any>, options: ShutdownOptions =
         );
         exit(1);
       },
-      Math.min(drainMs + (options.closeTimeoutMs ?? 10_000), 2_147_483_647),
+      Math.min(delayMs + drainMs + (options.closeTimeoutMs ?? 10_000), 2_147_483_647),
     );
     deadline.unref();
-    server.close(options.drainTimeoutMs).then(
+    server.close(drainMs, delayMs).then(
       () => {
         clearTimeout(deadline);
         exit(0);

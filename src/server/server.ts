@@ -99,6 +99,12 @@ export interface ServerOptions<Deps = undefined> {
   /** How long a closing connection lets in-flight requests finish. Default 5 s. */
   drainTimeoutMs?: number;
   /**
+   * How long, once shutdown begins, the HTTP hosts go on accepting and serving while readiness
+   * answers 503 — time for a load balancer to see the probe and stop sending traffic before the
+   * listener closes (Kubernetes takes a few seconds to remove an endpoint). Default 0.
+   */
+  shutdownDelayMs?: number;
+  /**
    * Opens the server's dependencies before the first request and returns them as `ctx.deps`
    * (typed); what it registers with `life.use()` is closed on shutdown, in reverse order.
    */
@@ -433,13 +439,21 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   }
 
   /**
-   * Graceful shutdown (idempotent): readiness turns 503; the HTTP hosts stop accepting and every
-   * connection lets in-flight requests finish for up to `drainMs`, then what is left is aborted
-   * (clients get `shutting_down`); then the lifespan disposes the dependencies, and logs are flushed.
+   * Graceful shutdown (idempotent): readiness turns 503, and the HTTP hosts go on serving for
+   * `delayMs` (`shutdownDelayMs`); then they stop accepting and every connection lets in-flight
+   * requests finish for up to `drainMs`, then what is left is aborted (clients get
+   * `shutting_down`); then the lifespan disposes the dependencies, and logs are flushed.
    */
-  close(drainMs = this.options.drainTimeoutMs ?? 5_000): Promise<void> {
+  close(
+    drainMs = this.options.drainTimeoutMs ?? 5_000,
+    delayMs = this.options.shutdownDelayMs ?? 0,
+  ): Promise<void> {
     this.closing ??= (async () => {
       this.health.shuttingDown = true;
+      if (delayMs > 0 && this.hosts.size > 0) {
+        this.logger.info({ delayMs }, 'shutting down: readiness 503, serving until the delay ends');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, 2_147_483_647)));
+      }
       await Promise.all([...this.hosts].map((h) => h.close(drainMs)));
       this.hosts.clear();
       await Promise.all([...this.sessions].map((s) => s.close(drainMs)));

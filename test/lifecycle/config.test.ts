@@ -106,6 +106,11 @@ describe('loadConfig()', () => {
     );
     expect(issuesOf({ REQUEST_TIMEOUT_MS: '1e10' })).toHaveLength(1);
     expect(loadConfig({ DRAIN_TIMEOUT_MS: '2147483647' }).drainTimeoutMs).toBe(2_147_483_647);
+    expect(loadConfig({}).shutdownDelayMs).toBe(0);
+    expect(loadConfig({ SHUTDOWN_DELAY_MS: '5000' }).shutdownDelayMs).toBe(5_000);
+    expect(issuesOf({ SHUTDOWN_DELAY_MS: '-1' })[0]).toMatch(
+      /^SHUTDOWN_DELAY_MS must be a number of milliseconds/,
+    );
     expect(issuesOf({ RAMPART_API_KEYS: ',' })[0]).toMatch(/^RAMPART_API_KEYS: no keys in it/);
   });
 

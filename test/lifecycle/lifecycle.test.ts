@@ -203,6 +203,28 @@ describe('close()', () => {
     await expect(callToolModern(host.url, 'slow')).rejects.toThrow();
   });
 
+  it('with shutdownDelayMs, goes on accepting and serving for the delay, readiness 503, then stops', async () => {
+    const server = createServer({ name: 'c', version: '1', logger: silent, shutdownDelayMs: 400 });
+    server.tool('quick', () => 'served');
+    const host = await server.listen({ port: 0 });
+    const ready = new URL('/health/ready', host.url);
+    expect((await fetch(ready)).status).toBe(200);
+    let closed = false;
+    const closing = server.close(1_000).then(() => {
+      closed = true;
+    });
+    // New connections (agent-less requests) are still accepted: the probe answers 503, calls are served.
+    const probe = await fetch(ready, { headers: { connection: 'close' } });
+    expect(probe.status).toBe(503);
+    expect(((await probe.json()) as any).status).toBe('shutting_down');
+    const call = await callToolModern(host.url, 'quick', {}, { connection: 'close' });
+    expect(call.status).toBe(200);
+    expect(((await call.json()) as any).result.content[0].text).toBe('served');
+    expect(closed).toBe(false);
+    await closing;
+    await expect(fetch(ready)).rejects.toThrow();
+  });
+
   it('aborts what is still running at the drain deadline: the handler signal fires, the client gets shutting_down', async () => {
     const server = createServer({ name: 'c', version: '1', logger: silent });
     let aborted = false;
