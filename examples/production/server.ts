@@ -48,6 +48,12 @@ function sqlError(err: unknown): ToolError {
 
 /** Creates the reference server (the CLI's default entry). */
 export function createReferenceServer(config: RampartConfig, logger?: Logger): McpServer<ReferenceDeps> {
+  // One store for both caches, shared by every instance when Redis is configured. It connects on
+  // its first command (the lifespan's health check or a request), and the lifespan closes it.
+  const redis = config.redisUrl
+    ? redisStore({ url: config.redisUrl, prefix: 'rampart:ref:', logger, redis: { lazyConnect: true } })
+    : undefined;
+  const store: CacheStore = redis ?? memoryStore();
   const server = createServer({
     name: 'rampart-reference',
     version: '1.0.0',
@@ -60,15 +66,9 @@ export function createReferenceServer(config: RampartConfig, logger?: Logger): M
     health: { resource: true },
     lifespan: async (life) => {
       const db = life.use(await openDatabase(config.databaseUrl), (d) => d.close());
-      let store: CacheStore;
-      if (config.redisUrl) {
-        const redis = life.use(redisStore({ url: config.redisUrl, prefix: 'rampart:ref:', logger }), (r) =>
-          r.close(),
-        );
+      if (redis) {
+        life.use(redis, (r) => r.close());
         server.health.check('redis', () => redis.ping(), { timeoutMs: 1_000 });
-        store = redis;
-      } else {
-        store = memoryStore();
       }
       server.health.check('database', () => db.ping(), { timeoutMs: 2_000 });
       return { db, cache: store };
@@ -79,6 +79,7 @@ export function createReferenceServer(config: RampartConfig, logger?: Logger): M
   server.use(
     cache({
       ttlMs: config.cacheTtlMs,
+      store,
       shared: true,
       tools: (tool) => tool.name !== 'query_data' && tool.config.annotations !== undefined,
     }),

@@ -159,3 +159,25 @@ describe('reference server when Redis stops', () => {
     }
   });
 });
+
+describe('reference servers sharing one Redis', () => {
+  it("serve each other's cached results of the read-only tools", async () => {
+    const own = await PrivateRedis.create();
+    const env = { DATABASE_URL: await postgresUrl(), REDIS_URL: own.url, RATE_LIMIT_RPS: '1000' };
+    const [a, b] = [await boot(env), await boot(env)];
+    try {
+      const args = { name: 'top_customers', arguments: { limit: 2 } };
+      const first = await a.client.callTool(args);
+      expect(first._meta?.['io.rampart/cached']).toBeUndefined();
+      const second = await b.client.callTool(args);
+      expect(second._meta?.['io.rampart/cached']).toBe(true);
+      expect(text(second)).toBe(text(first));
+    } finally {
+      for (const x of [a, b]) {
+        await x.client.close();
+        await x.server.close(500);
+      }
+      await own.stop();
+    }
+  });
+});
