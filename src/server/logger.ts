@@ -10,9 +10,18 @@ export type Logger = pino.Logger;
 
 const CENSOR = '[redacted]';
 /** Keys whose values never reach the logs, at the top of a line or one level down. */
-const SECRET_KEYS = ['authorization', 'token', 'accessToken', 'password', 'secret', 'apiKey'];
+const SECRET_KEYS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'token',
+  'accessToken',
+  'password',
+  'secret',
+  'apiKey',
+];
 /** Headers censored wherever a `headers` object appears (at the top of a line or one level down). */
-const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'];
 
 /**
  * Paths pino censors in every log line: credentials never reach the logs. Exact paths only: pino's

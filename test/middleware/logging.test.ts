@@ -52,9 +52,17 @@ describe('createLogger()', () => {
     logger.info(
       {
         token: 't',
-        headers: { authorization: 'Bearer x', cookie: 'c', 'proxy-authorization': 'p', accept: 'ok' },
+        cookie: 'c0',
+        'proxy-authorization': 'p0',
+        headers: {
+          authorization: 'Bearer x',
+          cookie: 'c',
+          'set-cookie': 's',
+          'proxy-authorization': 'p',
+          accept: 'ok',
+        },
         config: { password: 'pw', apiKey: 'k', keep: 1 },
-        req: { headers: { authorization: 'Bearer y', host: 'h' } },
+        req: { cookie: 'c1', headers: { authorization: 'Bearer y', host: 'h' } },
         err,
         plain: 'visible',
       },
@@ -64,18 +72,21 @@ describe('createLogger()', () => {
     const line = lines.find((l) => l.msg === 'line');
     expect(line).toMatchObject({
       token: '[redacted]',
+      cookie: '[redacted]',
+      'proxy-authorization': '[redacted]',
       headers: {
         authorization: '[redacted]',
         cookie: '[redacted]',
+        'set-cookie': '[redacted]',
         'proxy-authorization': '[redacted]',
         accept: 'ok',
       },
       config: { password: '[redacted]', apiKey: '[redacted]', keep: 1 },
-      req: { headers: { authorization: '[redacted]', host: 'h' } },
+      req: { cookie: '[redacted]', headers: { authorization: '[redacted]', host: 'h' } },
       err: { message: 'boom' },
       plain: 'visible',
     });
-    expect(JSON.stringify(line)).not.toMatch(/Bearer|"pw"|"k"/);
+    expect(JSON.stringify(line)).not.toMatch(/Bearer|"pw"|"k"|"c0"|"c1"|"p0"|"s"/);
   });
 });
 
