@@ -111,6 +111,7 @@ export class HttpRouter {
   private loopbackOnly: boolean;
   /** `allowedHosts`, copied: the Host that last passed is remembered against this list. */
   private readonly allowedHosts: readonly string[] | undefined;
+  private readonly allowedOrigins: readonly string[] | undefined;
   /**
    * The last Host header that passed the check. A client sends the same one on every request, and
    * comparing it costs less than parsing it and hashing the fresh string for a set lookup.
@@ -132,7 +133,9 @@ export class HttpRouter {
             this.allowedHeaders(header('host'), header('origin')),
           );
     this.loopbackOnly = boundHost !== undefined && isLoopback(boundHost);
+    // Copied: what the host accepts is settled when it is made, not by later edits to the caller's arrays.
     this.allowedHosts = options.allowedHosts === undefined ? undefined : [...options.allowedHosts];
+    this.allowedOrigins = options.allowedOrigins === undefined ? undefined : [...options.allowedOrigins];
   }
 
   private async serveMetrics(ex: HttpExchange): Promise<void> {
@@ -194,7 +197,7 @@ export class HttpRouter {
       this.passedHost = host;
     }
     if (origin !== undefined) {
-      const { allowedOrigins } = this.options;
+      const allowedOrigins = this.allowedOrigins;
       if (allowedOrigins) return allowedOrigins.includes(origin);
       if (this.loopbackOnly) {
         try {

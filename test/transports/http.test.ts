@@ -413,6 +413,20 @@ describe('Streamable HTTP hostile input', () => {
     },
   );
 
+  it('serves only the configured Hosts and Origins, as they were when the host was made', async () => {
+    const allowedHosts = ['mcp.example'];
+    const allowedOrigins = ['https://app.example'];
+    const { url } = await start({ allowedHosts, allowedOrigins });
+    allowedHosts.push('evil.example');
+    allowedOrigins.push('https://evil.example');
+    const status = async (headers: Record<string, string>) =>
+      (await rawPost(url, JSON.stringify(INIT), headers)).status;
+    expect(await status({ host: 'mcp.example' })).toBe(200);
+    expect(await status({ host: 'mcp.example', origin: 'https://app.example' })).toBe(200);
+    expect(await status({ host: 'evil.example' })).toBe(403);
+    expect(await status({ host: 'mcp.example', origin: 'https://evil.example' })).toBe(403);
+  });
+
   it('takes JSON with parameters and in any case as JSON', async () => {
     const { url } = await start();
     for (const type of [
