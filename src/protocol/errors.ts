@@ -141,8 +141,9 @@ export class UnsupportedProtocolVersionError extends RampartError {
 
   override toJsonRpc(correlationId?: string) {
     const e = super.toJsonRpc(correlationId);
-    // MCP puts `supported` and `requested` at the top of `data`.
-    return Object.assign({}, e, { data: Object.assign({}, this.details, e.data) });
+    // MCP puts `supported` and `requested` at the top of `data` (and there only: not again in `details`).
+    const { details: _, ...rest } = e.data as Record<string, unknown>;
+    return Object.assign({}, e, { data: Object.assign({}, this.details, rest) });
   }
 }
 

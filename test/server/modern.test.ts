@@ -157,7 +157,12 @@ describe('modern era on the wire', () => {
       _meta: envelope({ 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }),
     });
     expect(r.error.code).toBe(-32022);
-    expect(r.error.data).toMatchObject({ supported: ['2026-07-28'], requested: '2099-01-01' });
+    expect(r.error.data).toEqual({
+      type: 'unsupported_protocol_version',
+      supported: ['2026-07-28'],
+      requested: '2099-01-01',
+      correlationId: expect.any(String),
+    });
   });
 
   it('rejects an envelope without client capabilities with -32602', async () => {
