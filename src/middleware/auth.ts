@@ -206,7 +206,7 @@ export function auth(options: AuthOptions): AuthMiddleware {
 
   const fail = (err: UnauthorizedError): never => {
     const details = err.details as { error?: string } | undefined;
-    publishProtection({ kind: 'auth_failed', reason: details?.error ?? 'missing_token' });
+    publishProtection({ kind: 'auth_failed', reason: details?.error ?? 'missing_token', server });
     throw err;
   };
 

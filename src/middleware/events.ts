@@ -5,6 +5,7 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { Context } from '../server/context.js';
+import type { McpServer } from '../server/server.js';
 
 export type ProtectionEvent = (
   | { kind: 'rate_limited'; rule: string }
@@ -16,6 +17,8 @@ export type ProtectionEvent = (
 ) & {
   /** The request it is about, when there is one: only its server's `metrics()` count it. */
   ctx?: Context<any>;
+  /** Without a request (an HTTP authentication failure): the server it happened on, whose `metrics()` count it. */
+  server?: McpServer<any>;
 };
 
 export const protectionChannel = diagnostics.channel('rampart:protection');

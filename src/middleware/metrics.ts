@@ -60,11 +60,13 @@ const METHODS = new Set([
 /**
  * What one `metrics()` counts of the protection middleware's and the stores' diagnostics events:
  * events about a request count only in the registries of the server the request is on (the
- * middleware's settle observer is on its context); events about no request (an HTTP
- * authentication failure, a store error) count everywhere.
+ * middleware's settle observer is on its context); an HTTP authentication failure, in those of the
+ * server it happened on; a store error (a store may serve many servers) everywhere.
  */
 interface ProtectionSink {
   observer: SettleObserver;
+  /** The server the `metrics()` is installed on, once it is. */
+  server(): McpServer<any> | undefined;
   protection(event: ProtectionEvent): void;
   store(failure: StoreFailure): void;
 }
@@ -93,7 +95,11 @@ function addSink(sink: ProtectionSink): void {
   protectionChannel.subscribe((message) => {
     const event = message as ProtectionEvent;
     eachSink((s) => {
-      if (event.ctx === undefined || event.ctx.isObservedBy(s.observer)) s.protection(event);
+      if (event.ctx !== undefined) {
+        if (event.ctx.isObservedBy(s.observer)) s.protection(event);
+      } else if (event.server === undefined || s.server() === undefined || event.server === s.server()) {
+        s.protection(event);
+      }
     });
   });
   storeChannel.subscribe((message) => eachSink((s) => s.store(message as StoreFailure)));
@@ -104,6 +110,7 @@ function protectionSink(
   prom: typeof Prom,
   registry: Prom.Registry,
   observer: SettleObserver,
+  server: () => McpServer<any> | undefined,
 ): ProtectionSink {
   const counter = (name: string, help: string, labelNames: string[]) =>
     new prom.Counter({ name, help, labelNames, registers: [registry] });
@@ -133,6 +140,7 @@ function protectionSink(
   );
   return {
     observer,
+    server,
     protection(event) {
       switch (event.kind) {
         case 'rate_limited':
@@ -309,7 +317,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       else succeeded(ctx, method, seconds, result);
     },
   }; // Held by the observer, which the middleware holds: the sink lives as long as they do.
-  observer.sink = protectionSink(prom, registry, observer);
+  observer.sink = protectionSink(prom, registry, observer, () => server);
   addSink(observer.sink);
 
   const middleware = ((ctx, next) => {

@@ -401,6 +401,15 @@ describe('auth() refused-credential cache', () => {
     expect(await m.registry.metrics()).toContain('mcp_auth_failures_total{reason="invalid_token"} 2');
   });
 
+  it("counts an HTTP authentication failure only in its own server's metrics", async () => {
+    const a = await start();
+    const b = await start();
+    const forged = bearer(await token(await makeKey('k1')));
+    expect((await callToolModern(a.host.url, 'whoami', {}, forged)).status).toBe(401);
+    expect(await a.metrics.registry.metrics()).toContain('mcp_auth_failures_total{reason="invalid_token"} 1');
+    expect(await b.metrics.registry.metrics()).not.toContain('mcp_auth_failures_total{reason=');
+  });
+
   it('accepts a token that expired within the clock tolerance', async () => {
     const middleware = jwtAuth({
       jwt: { jwksUrl, issuer: ISSUER, jwksCooldownMs: 0, clockToleranceSec: 30 },
