@@ -51,14 +51,18 @@ export const ErrorCode = {
   MissingRequiredClientCapability: -32021,
   /** MCP 2026-07-28: the request's protocol version is unknown or unsupported. */
   UnsupportedProtocolVersion: -32022,
-  /** Rampart-wide codes in the implementation-defined server error range. */
+  /** A request the client cancelled (outside JSON-RPC's reserved range, as MCP asks). */
   RequestCancelled: -32800,
-  RequestTimeout: -32001,
-  RateLimited: -32029,
-  Unauthorized: -32030,
-  Forbidden: -32031,
-  Overloaded: -32032,
-  ShuttingDown: -32033,
+  /**
+   * Rampart's own codes: outside JSON-RPC's reserved -32768..-32000, as MCP 2026-07-28 asks of codes
+   * it does not define (-32020..-32099 are the specification's, -32000..-32019 legacy).
+   */
+  RequestTimeout: -31001,
+  RateLimited: -31002,
+  Unauthorized: -31003,
+  Forbidden: -31004,
+  Overloaded: -31005,
+  ShuttingDown: -31006,
 } as const;
 
 export function isRequest(m: JsonRpcMessage): m is JsonRpcRequest {

@@ -98,7 +98,7 @@ describe('auth() over HTTP with JWT bearer tokens', () => {
       'Bearer resource_metadata="http://mcp.test/.well-known/oauth-protected-resource/mcp"',
     );
     const body = (await res.json()) as { error: { code: number; data: { type: string } } };
-    expect(body.error.code).toBe(-32030);
+    expect(body.error.code).toBe(-31003);
     expect(body.error.data.type).toBe('unauthorized');
   });
 
@@ -195,7 +195,7 @@ describe('auth() over HTTP with JWT bearer tokens', () => {
     const body = (await refused.json()) as {
       error: { code: number; data: { type: string; details: unknown } };
     };
-    expect(body.error.code).toBe(-32031);
+    expect(body.error.code).toBe(-31004);
     expect(body.error.data).toMatchObject({
       type: 'insufficient_scope',
       details: { requiredScopes: ['admin'] },
@@ -523,7 +523,7 @@ describe('auth() on local connections', () => {
       expect((await call(peer, 'whoami')).result.content[0].text).toBe('ops');
       await new Promise((r) => setTimeout(r, 60));
       // Revoked since: refused once the verification is stale.
-      expect((await call(peer, 'whoami')).error.code).toBe(-32030);
+      expect((await call(peer, 'whoami')).error.code).toBe(-31003);
       await peer.close();
     } finally {
       delete process.env[ENV];
@@ -587,7 +587,7 @@ describe('auth() on local connections', () => {
   it('refuses when a token is required and missing', async () => {
     const peer = await local({ apiKeys: ['k'], local: { env: ENV, required: true } });
     const answer = await call(peer, 'whoami');
-    expect(answer.error.code).toBe(-32030);
+    expect(answer.error.code).toBe(-31003);
     await peer.close();
   });
 });

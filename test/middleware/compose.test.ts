@@ -93,7 +93,7 @@ describe('server.use()', () => {
     });
     const client = await connectV1(s);
     const err = await client.callTool({ name: 'echo', arguments: { text: 'x' } }).catch((e) => e);
-    expect(err.code).toBe(-32029);
+    expect(err.code).toBe(-31002);
     expect(err.message).toContain('slow down');
     expect(err.data).toMatchObject({ type: 'rate_limited', retryAfterMs: 250 });
     expect(typeof err.data.correlationId).toBe('string');

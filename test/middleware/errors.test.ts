@@ -50,7 +50,7 @@ describe('errors()', () => {
     });
     const client = await connectV1(server);
     const slow = await client.callTool({ name: 'slow', arguments: {} }).catch((e) => e);
-    expect(slow.code).toBe(-32001);
+    expect(slow.code).toBe(-31001);
     expect(slow.message).toContain('The database did not answer in time');
     expect(slow.data).toMatchObject({ type: 'timeout', retryAfterMs: 500 });
     expect(JSON.stringify(slow)).not.toContain('10.0.0.5');

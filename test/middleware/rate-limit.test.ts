@@ -64,7 +64,7 @@ describe('rateLimit()', () => {
     const refused = answers.filter((a) => a.error);
     expect(ok).toHaveLength(10);
     expect(refused).toHaveLength(40);
-    expect(refused[0].error.code).toBe(-32029);
+    expect(refused[0].error.code).toBe(-31002);
     expect(refused[0].error.data).toMatchObject({
       type: 'rate_limited',
       details: { rule: 'global', burst: 10 },

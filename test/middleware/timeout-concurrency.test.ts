@@ -74,7 +74,7 @@ describe('timeout()', () => {
     server.tool('patient', () => new Promise((r) => setTimeout(() => r('done'), 120)));
     const peer = await rawPeer(server);
     const stuck = await call(peer, 1, 'stuck');
-    expect(stuck.error.code).toBe(-32001);
+    expect(stuck.error.code).toBe(-31001);
     expect(stuck.error.data).toMatchObject({ type: 'timeout', details: { timeoutMs: 50 } });
     expect((aborted as Error).name).toBe('TimeoutError');
     // A handler that ignores its signal still does not hold the answer back.
@@ -167,7 +167,7 @@ describe('timeout()', () => {
     release.open();
     const byId = new Map((batch as any[]).map((m) => [m.id, m]));
     expect(byId.get(1).result.content[0].text).toBe('quick');
-    expect(byId.get(2).error).toMatchObject({ code: -32001, data: { type: 'timeout' } });
+    expect(byId.get(2).error).toMatchObject({ code: -31001, data: { type: 'timeout' } });
     await peer.close();
   });
 
@@ -203,7 +203,7 @@ describe('concurrency()', () => {
     const pending = [1, 2, 3, 4, 5].map((id) => call(peer, id, 'work'));
     const refused = await Promise.all(pending.slice(2));
     for (const r of refused) {
-      expect(r.error.code).toBe(-32032);
+      expect(r.error.code).toBe(-31005);
       expect(r.error.data).toMatchObject({
         type: 'overloaded',
         retryAfterMs: 1000,

@@ -157,7 +157,7 @@ describe('tracing()', () => {
     await expect(client.callTool({ name: 'ignores', arguments: {} })).rejects.toThrow(/timed out/);
     const span = exporter.getFinishedSpans().find((x) => x.name === 'tools/call ignores')!;
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
-    expect(span.attributes).toMatchObject({ 'error.type': 'timeout', 'rpc.jsonrpc.error_code': -32001 });
+    expect(span.attributes).toMatchObject({ 'error.type': 'timeout', 'rpc.jsonrpc.error_code': -31001 });
     // The handler's late success changes nothing: one span, still the timeout's.
     release();
     await new Promise((r) => setTimeout(r, 20));

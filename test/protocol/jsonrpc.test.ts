@@ -1,5 +1,6 @@
 /** JSON-RPC framing: malformed messages, unknown methods, batches, ids. */
 import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/index.js';
 import { featureServer } from '../fixtures/feature-server.js';
 import { rawPeer } from '../fixtures/raw.js';
 
@@ -165,5 +166,19 @@ describe('JSON-RPC batches', () => {
       'Batch exceeds 100 messages',
       'initialize must not be part of a batch',
     ]);
+  });
+});
+
+describe('error codes', () => {
+  it("emit nothing from MCP's reserved ranges but the codes the specification defines", () => {
+    const defined = new Set([-32020, -32021, -32022]);
+    // -32002 stays for legacy resource-not-found recognition; Rampart answers -32602.
+    const emitted = Object.entries(ErrorCode).filter(([name]) => name !== 'ResourceNotFound');
+    for (const [name, code] of emitted) {
+      const standard = code === -32700 || (code >= -32603 && code <= -32600);
+      const reserved = code >= -32768 && code <= -32000;
+      expect(standard || !reserved || defined.has(code), `${name} (${code})`).toBe(true);
+    }
+    expect(new Set(emitted.map(([, code]) => code)).size).toBe(emitted.length);
   });
 });

@@ -693,12 +693,12 @@ describe('Streamable HTTP shutdown', () => {
     expect(jsonAnswer.status).toBe(503);
     expect(JSON.parse(jsonAnswer.body)).toMatchObject({
       id: 1,
-      error: { code: -32033, data: { type: 'shutting_down' } },
+      error: { code: -31006, data: { type: 'shutting_down' } },
     });
     const streamed = await sse;
     expect(events(streamed.body).at(-1)).toMatchObject({
       id: 2,
-      error: { code: -32033, data: { type: 'shutting_down' } },
+      error: { code: -31006, data: { type: 'shutting_down' } },
     });
     // The stream ends with a reconnect hint.
     expect(streamed.body).toMatch(/retry: \d+\n\n$/);

@@ -393,13 +393,13 @@ describe('Streamable HTTP hostile input', () => {
       'a forged Host',
       () => ({ body: JSON.stringify(INIT), headers: { host: 'evil.example:80' } }),
       403,
-      -32031,
+      -31004,
     ],
     [
       'a forged Origin',
       () => ({ body: JSON.stringify(INIT), headers: { origin: 'http://evil.example' } }),
       403,
-      -32031,
+      -31004,
     ],
   ])(
     'answers %s with the right status and a JSON-RPC error body, and keeps serving',
