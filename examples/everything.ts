@@ -458,6 +458,19 @@ function registerShowcaseTools(server: McpServer): void {
   server.tool('server_time', { description: 'The server clock, no arguments' }, () =>
     new Date().toISOString(),
   );
+  // Over 2026-07-28 HTTP, clients mirror `region` into an `Mcp-Param-Region` header (for routing);
+  // the server checks it against the body.
+  server.tool(
+    'regional_lookup',
+    {
+      description: 'Looks a key up in a region (its region travels as the Mcp-Param-Region header too)',
+      inputSchema: z.object({
+        region: z.string().meta({ 'x-mcp-header': 'Region' }),
+        key: z.string().optional(),
+      }),
+    },
+    ({ region, key }) => `${key ?? '(no key)'} in ${region}`,
+  );
   server.tool(
     'slow_count',
     {

@@ -13,6 +13,7 @@ import type {
 } from '../protocol/types.js';
 import type { Context } from './context.js';
 import type { InputRequiredResult } from './input-required.js';
+import { type ParamHeader, paramHeadersOf } from './param-headers.js';
 import {
   type CompiledSchema,
   compileSchema,
@@ -67,6 +68,8 @@ export interface ToolEntry {
   output: CompiledSchema | undefined;
   handler: (args: any, ctx: Context<any>) => unknown;
   config: ToolConfig<any, any>;
+  /** The parameters its input schema mirrors into `Mcp-Param-*` headers (2026-07-28 HTTP). */
+  paramHeaders: readonly ParamHeader[];
 }
 
 /** MCP tool names: 1–128 characters of letters, digits, `_`, `-`, `.` and `/` (SEP-986). */
@@ -92,7 +95,8 @@ export function compileTool(
   if (config.annotations !== undefined) descriptor.annotations = config.annotations;
   if (config.icons !== undefined) descriptor.icons = config.icons;
   if (config._meta !== undefined) descriptor._meta = config._meta;
-  return { key: name, descriptor, input, output, handler, config };
+  const paramHeaders = paramHeadersOf(name, descriptor.inputSchema);
+  return { key: name, descriptor, input, output, handler, config, paramHeaders };
 }
 
 /** Turns what a tool handler returned into a CallToolResult. */

@@ -68,6 +68,7 @@ import {
 } from './features.js';
 import { RequestStateCodec } from './input-required.js';
 import { createLogger, type Logger } from './logger.js';
+import { NO_PARAM_HEADERS, type ParamHeader } from './param-headers.js';
 import { Registry } from './registry.js';
 import type { SchemaLike } from './schema.js';
 
@@ -494,6 +495,11 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
   }
 
   /** The tool, prompt or resource a request names, with its registered configuration. */
+  /** The `Mcp-Param-*` headers a `tools/call` of `name` must carry (none for an unknown tool). */
+  paramHeaders(name: string): readonly ParamHeader[] {
+    return this.tools.get(name)?.paramHeaders ?? NO_PARAM_HEADERS;
+  }
+
   lookup(method: string, params: Record<string, unknown>): FeatureRef | undefined {
     const name = params.name;
     if (method === 'tools/call' && typeof name === 'string') {

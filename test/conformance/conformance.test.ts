@@ -72,6 +72,11 @@ describe('official conformance suite', () => {
     );
   });
 
+  it('passes the pending http-custom-header-server-validation scenario (x-mcp-header parameters)', async () => {
+    const out = await runSuite(NEXT, ['--scenario', 'http-custom-header-server-validation']);
+    expect(out, out).toMatch(/Passed: (\d+)\/\1, 0 failed/);
+  });
+
   it.each(['2025-11-25', '2025-06-18', '2025-03-26'])(
     'passes every 0.2.0-alpha.12 scenario for %s',
     async (version) => {

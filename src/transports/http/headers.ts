@@ -1,10 +1,12 @@
 /**
  * Standard MCP HTTP headers of the 2026-07-28 era (SEP-2243): `MCP-Protocol-Version`, `Mcp-Method`
  * and `Mcp-Name` must be present on request POSTs and agree with the body, so proxies and middleware
- * can route without parsing it. Disagreement is HTTP 400 with JSON-RPC -32020.
+ * can route without parsing it; so must the `Mcp-Param-*` headers of a tool's `x-mcp-header`
+ * parameters. Disagreement is HTTP 400 with JSON-RPC -32020.
  */
 import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest } from '../../protocol/jsonrpc.js';
 import { META } from '../../protocol/versions.js';
+import { type ParamHeader, paramHeaderMismatch } from '../../server/param-headers.js';
 import type { HttpExchange } from './exchange.js';
 
 /** Which body field `Mcp-Name` mirrors, per method. */
@@ -18,9 +20,11 @@ const NAME_SOURCE: Record<string, 'name' | 'uri'> = {
 export function decodeHeaderValue(value: string): string | undefined {
   // Nearly every value is plain: one character comparison instead of a regular expression run.
   if (value.charCodeAt(0) !== 0x3d /* = */) return value;
-  const m = /^=\?base64\?(.*)\?=$/i.exec(value);
+  // The markers are lowercase, exactly (case-sensitive, as the specification says).
+  const m = /^=\?base64\?(.*)\?=$/.exec(value);
   if (!m) return value;
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(m[1])) return undefined;
+  // Canonical base64 only: whole 4-character groups, padding included.
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(m[1])) return undefined;
   return Buffer.from(m[1], 'base64').toString('utf8');
 }
 
@@ -36,6 +40,7 @@ function mismatch(header: string, body: string): JsonRpcErrorObject {
 export function checkModernHeaders(
   ex: HttpExchange,
   message: JsonRpcRequest,
+  tools?: { paramHeaders(name: string): readonly ParamHeader[] },
 ): JsonRpcErrorObject | undefined {
   const version = ex.header('mcp-protocol-version')?.trim();
   const claimed = (message.params?._meta as Record<string, unknown> | undefined)?.[META.protocolVersion];
@@ -62,5 +67,14 @@ export function checkModernHeaders(
   const decoded = decodeHeaderValue(raw);
   if (decoded === undefined) return mismatch(raw, 'the Mcp-Name header carries an invalid base64 value');
   if (decoded !== bodyValue) return mismatch(raw, `the body carries params.${field}="${bodyValue}"`);
-  return undefined;
+  if (tools === undefined || message.method !== 'tools/call') return undefined;
+  const params = tools.paramHeaders(bodyValue);
+  if (params.length === 0) return undefined;
+  const wrong = paramHeaderMismatch(
+    params,
+    (key) => ex.header(key),
+    message.params?.arguments,
+    decodeHeaderValue,
+  );
+  return wrong === undefined ? undefined : mismatch(wrong.header, wrong.body);
 }

@@ -409,7 +409,7 @@ export class StreamableHttp {
         data: { type: 'invalid_params', details: missing.map((path) => ({ path, message: 'required' })) },
       };
     }
-    const headerError = checkModernHeaders(ex, message as never);
+    const headerError = checkModernHeaders(ex, message as never, this.server);
     if (headerError) return headerError;
     const version = meta[META.protocolVersion];
     if (typeof version !== 'string' || !isModernVersion(version)) {
