@@ -149,13 +149,16 @@ export class UnsupportedProtocolVersionError extends RampartError {
 
 /** The request needs a client capability the client did not declare (MCP -32021). */
 export class MissingCapabilityError extends RampartError {
+  /** `capability` may name a nested one (`elicitation.url`): `requiredCapabilities` nests it. */
   constructor(capability: string, options?: RampartErrorOptions) {
+    let required: Record<string, unknown> = {};
+    for (const key of capability.split('.').reverse()) required = { [key]: required };
     super(
       'missing_client_capability',
       ErrorCode.MissingRequiredClientCapability,
       `Client does not support ${capability}`,
       {
-        details: { requiredCapabilities: { [capability]: {} } },
+        details: { requiredCapabilities: required },
         ...options,
       },
     );

@@ -53,14 +53,38 @@ inputRequired.createMessage = (params: Record<string, unknown>): InputRequest =>
 /** An embedded roots listing request. */
 inputRequired.listRoots = (): InputRequest => ({ method: 'roots/list' });
 
+type Declared = Record<string, unknown> | undefined;
+const declared = (value: unknown): Declared =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+
 /**
- * Input requests go only to clients that declared the capability they need; otherwise the request
- * fails with -32021 (MissingRequiredClientCapability).
+ * Input requests go only to clients that declared the capability they need — down to the mode or
+ * feature: a URL-mode elicitation needs `elicitation.url` (an empty `elicitation` means form only,
+ * so form mode needs `elicitation.form` once anything is declared), a sampling request with tools
+ * `sampling.tools`, one including context `sampling.context`. Otherwise the request fails with
+ * -32021 (MissingRequiredClientCapability).
  */
-export function requireCapability(capabilities: ClientCapabilities, method: InputRequest['method']): void {
+export function requireCapability(capabilities: ClientCapabilities, request: InputRequest): void {
+  const method = request.method;
   const capability =
     method === 'elicitation/create' ? 'elicitation' : method === 'roots/list' ? 'roots' : 'sampling';
+  const given = declared(capabilities[capability]);
   if (capabilities[capability] === undefined) throw new MissingCapabilityError(capability);
+  const params = declared(request.params) ?? {};
+  if (method === 'elicitation/create') {
+    const mode = params.mode === 'url' ? 'url' : 'form';
+    const modes = given ?? {};
+    const formOnly = modes.form === undefined && modes.url === undefined;
+    if (mode === 'url' ? modes.url === undefined : !formOnly && modes.form === undefined)
+      throw new MissingCapabilityError(`elicitation.${mode}`);
+  } else if (method === 'sampling/createMessage') {
+    const withTools =
+      (Array.isArray(params.tools) && params.tools.length > 0) || params.toolChoice !== undefined;
+    if (withTools && given?.tools === undefined) throw new MissingCapabilityError('sampling.tools');
+    const context = params.includeContext;
+    if ((context === 'thisServer' || context === 'allServers') && given?.context === undefined)
+      throw new MissingCapabilityError('sampling.context');
+  }
 }
 
 export function isInputRequiredResult(value: unknown): value is InputRequiredResult {

@@ -295,6 +295,48 @@ describe('modern era on the wire', () => {
   });
 });
 
+describe('client capabilities, down to the mode and feature', () => {
+  const make = () => {
+    const server = createServer({ name: 'caps', version: '1', logger: createLogger({ level: 'silent' }) });
+    server.tool('form', (_a, ctx) =>
+      ctx.elicit({ message: 'name?', requestedSchema: { type: 'object', properties: {} } }),
+    );
+    server.tool('url', (_a, ctx) =>
+      ctx.elicit({ mode: 'url', message: 'sign in', url: 'https://example.com/login', elicitationId: 'e1' }),
+    );
+    server.tool('tools', (_a, ctx) =>
+      ctx.sample({ messages: [], maxTokens: 5, tools: [{ name: 'x', inputSchema: { type: 'object' } }] }),
+    );
+    server.tool('context', (_a, ctx) =>
+      ctx.sample({ messages: [], maxTokens: 5, includeContext: 'thisServer' }),
+    );
+    server.tool('plain', (_a, ctx) => ctx.sample({ messages: [], maxTokens: 5 }));
+    return server;
+  };
+  const outcome = async (tool: string, clientCapabilities: Record<string, unknown>) => {
+    const peer = await rawPeer(make());
+    const meta = envelope({ 'io.modelcontextprotocol/clientCapabilities': clientCapabilities });
+    const r = await peer.call(1, 'tools/call', { name: tool, arguments: {}, _meta: meta });
+    await peer.close();
+    return r.error ? [r.error.code, r.error.data.requiredCapabilities] : r.result.resultType;
+  };
+
+  it.each([
+    ['form', { elicitation: {} }, 'input_required'],
+    ['form', { elicitation: { form: {} } }, 'input_required'],
+    ['form', { elicitation: { url: {} } }, [-32021, { elicitation: { form: {} } }]],
+    ['url', { elicitation: {} }, [-32021, { elicitation: { url: {} } }]],
+    ['url', { elicitation: { url: {} } }, 'input_required'],
+    ['tools', { sampling: {} }, [-32021, { sampling: { tools: {} } }]],
+    ['tools', { sampling: { tools: {} } }, 'input_required'],
+    ['context', { sampling: {} }, [-32021, { sampling: { context: {} } }]],
+    ['context', { sampling: { context: {} } }, 'input_required'],
+    ['plain', { sampling: {} }, 'input_required'],
+  ])('%s with %j: %j', async (tool, capabilities, expected) => {
+    expect(await outcome(tool, capabilities)).toEqual(expected);
+  });
+});
+
 describe('handlers that return a thenable that is not a native Promise', () => {
   it('are awaited like a promise for tools, resources and prompts, and their failures are reported', async () => {
     // A minimal PromiseLike (another realm's promise, or a library's future, looks like this).
