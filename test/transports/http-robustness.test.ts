@@ -216,6 +216,32 @@ describe('Streamable HTTP answers what it cannot route', () => {
     expect(transport.outboxes.size).toBe(0);
   });
 
+  it('answers 400, not 202 Accepted, to notifications and responses it cannot accept', async () => {
+    const server = newServer();
+    const host = await start(server);
+    const { headers } = await initialize(host.url);
+    for (const bad of [
+      { jsonrpc: '1.0', method: 'notifications/x' },
+      { jsonrpc: '2.0', method: 42 },
+      { hello: 'world' },
+      { jsonrpc: '2.0', id: 'r1', result: 'not an object' },
+      [{ jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0' }],
+    ]) {
+      const answer = await post(host.url, bad, headers);
+      expect(answer.status, JSON.stringify(bad)).toBe(400);
+      expect(JSON.parse(answer.body).error).toMatchObject({
+        code: -32600,
+        data: { type: 'invalid_request' },
+      });
+    }
+    expect(
+      (await post(host.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status,
+    ).toBe(202);
+    // Stateless too.
+    const stateless = await start(newServer(), { stateful: false });
+    expect((await post(stateless.url, { jsonrpc: '2.0', method: 42 })).status).toBe(400);
+  });
+
   it('leaves no per-request session behind a refused batch (stateless)', async () => {
     const server = newServer();
     const host = await start(server, { stateful: false });

@@ -9,7 +9,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidRequestError, toRampartError } from '../../protocol/errors.js';
-import { ErrorCode, failure, type JsonRpcErrorObject, type JsonRpcId } from '../../protocol/jsonrpc.js';
+import {
+  checkMessage,
+  ErrorCode,
+  failure,
+  type JsonRpcErrorObject,
+  type JsonRpcId,
+} from '../../protocol/jsonrpc.js';
 import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
 import { correlationIdOf, newCorrelationId } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
@@ -115,6 +121,20 @@ function isObject(v: unknown): v is Record<string, any> {
 }
 
 /** A request (a method and an id), not a notification or a response. */
+/**
+ * The error for a POST of notifications and responses only when one of them is malformed: the
+ * server cannot accept it, so it answers 400 rather than 202.
+ */
+function malformedInput(body: Record<string, any> | Record<string, any>[]): JsonRpcErrorObject | undefined {
+  const count = Array.isArray(body) ? body.length : 1;
+  for (let i = 0; i < count; i++) {
+    const bad = checkMessage(Array.isArray(body) ? body[i] : body);
+    if (bad !== undefined)
+      return { code: bad.error.code, message: bad.error.message, data: { type: 'invalid_request' } };
+  }
+  return undefined;
+}
+
 function isRequestMessage(m: Record<string, any>): boolean {
   return 'method' in m && m.id !== undefined && m.id !== null;
 }
@@ -435,7 +455,9 @@ export class StreamableHttp {
     const node = this.ephemeral.add(session);
     if (id === undefined || !('method' in message)) {
       session.receive(message, this.extra(ex, undefined, caller));
-      ex.respond(202, {});
+      const malformed = malformedInput(message);
+      if (malformed !== undefined) rejectHttp(ex, 400, malformed);
+      else ex.respond(202, {});
       this.release(session, node);
       return;
     }
@@ -541,7 +563,10 @@ export class StreamableHttp {
     if (batch ? ids!.length === 0 : !isRequestMessage(body)) {
       // Notifications and responses only: accepted. (An `initialize` without an id opens nothing.)
       if (entry && isInit) this.forget(entry);
-      ex.respond(202, entry && !isInit ? { 'mcp-session-id': transport.sessionId } : {});
+      const malformed = malformedInput(body);
+      if (malformed !== undefined) rejectHttp(ex, 400, malformed);
+      else ex.respond(202, entry && !isInit ? { 'mcp-session-id': transport.sessionId } : {});
+      // Even refused: a malformed response still fails the server->client request it names.
       session.receive(body, extra);
       if (node) this.release(session, node, 1_000);
       return;
