@@ -427,6 +427,27 @@ describe('Streamable HTTP hostile input', () => {
     expect(await status({ host: 'mcp.example', origin: 'https://evil.example' })).toBe(403);
   });
 
+  it('off loopback, refuses a browser Origin other than its own unless allowedOrigins lists it', async () => {
+    const { host } = await start({ host: '0.0.0.0' });
+    const url = new URL(`http://127.0.0.1:${host.port}/mcp`);
+    const status = async (headers: Record<string, string>) =>
+      (await rawPost(url, JSON.stringify(INIT), headers)).status;
+    expect(await status({})).toBe(200);
+    expect(await status({ origin: 'http://evil.example' })).toBe(403);
+    expect(await status({ origin: 'null' })).toBe(403);
+    expect(await status({ origin: `http://127.0.0.1:${host.port}` })).toBe(200);
+    // Behind a proxy: the public host it forwarded.
+    expect(await status({ origin: 'https://mcp.example', 'x-forwarded-host': 'mcp.example' })).toBe(200);
+    const listed = await start({ host: '0.0.0.0', allowedOrigins: ['https://app.example'] });
+    const listedUrl = new URL(`http://127.0.0.1:${listed.host.port}/mcp`);
+    expect((await rawPost(listedUrl, JSON.stringify(INIT), { origin: 'https://app.example' })).status).toBe(
+      200,
+    );
+    expect((await rawPost(listedUrl, JSON.stringify(INIT), { origin: 'http://evil.example' })).status).toBe(
+      403,
+    );
+  });
+
   it('takes JSON with parameters and in any case as JSON', async () => {
     const { url } = await start();
     for (const type of [
