@@ -147,7 +147,22 @@ export interface ResourceEntry {
   config: ResourceConfig;
 }
 
+/**
+ * Refuses a cache hint the specification does not allow (`ttlMs` must be a number >= 0, the scope
+ * `public` or `private`); `where` names it in the error.
+ */
+export function checkCacheHint(hint: CacheHint | undefined, where: string): void {
+  if (hint === undefined) return;
+  if (hint.ttlMs !== undefined && !(Number.isFinite(hint.ttlMs) && hint.ttlMs >= 0))
+    throw new RangeError(`${where}: cache ttlMs must be a number >= 0 (got ${hint.ttlMs})`);
+  if (hint.cacheScope !== undefined && hint.cacheScope !== 'public' && hint.cacheScope !== 'private')
+    throw new RangeError(
+      `${where}: cacheScope must be "public" or "private" (got ${String(hint.cacheScope)})`,
+    );
+}
+
 function resourceDescriptor(config: ResourceConfig, base: Record<string, unknown>): Record<string, unknown> {
+  checkCacheHint(config.cache, `Resource ${String(base.uri ?? base.uriTemplate)}`);
   const d = base;
   for (const k of ['title', 'description', 'mimeType', 'size', 'annotations', 'icons', '_meta'] as const) {
     if (config[k] !== undefined) d[k] = config[k];

@@ -48,6 +48,7 @@ import { newCorrelationId } from './correlation.js';
 import { type DispatchHost, findResource, methods, notifications } from './dispatch.js';
 import {
   type CacheHint,
+  checkCacheHint,
   compilePrompt,
   compileResource,
   compileResourceTemplate,
@@ -202,6 +203,8 @@ export class McpServer<Deps = undefined> implements SessionHost, DispatchHost {
     for (const k of ['title', 'description', 'websiteUrl', 'icons'] as const) {
       if (options[k] !== undefined) (this.info as unknown as Record<string, unknown>)[k] = options[k];
     }
+    for (const [method, hint] of Object.entries(options.cacheHints ?? {}))
+      checkCacheHint(hint, `cacheHints["${method}"]`);
     this.logger = options.logger ?? createLogger({ name: options.name });
     this.pageSize = options.pageSize ?? 100;
     this.requestState = new RequestStateCodec(options.requestStateSecret);

@@ -131,6 +131,25 @@ describe('modern era on the wire', () => {
     expect(call.result.ttlMs).toBeUndefined();
   });
 
+  it('refuses a cache hint the specification does not allow, at configuration', () => {
+    const silent = createLogger({ level: 'silent' });
+    expect(() =>
+      createServer({ name: 'c', version: '1', logger: silent, cacheHints: { 'tools/list': { ttlMs: -5 } } }),
+    ).toThrow(/cacheHints\["tools\/list"\]: cache ttlMs must be a number >= 0/);
+    const server = createServer({ name: 'c', version: '1', logger: silent });
+    expect(() => server.resource('config://a', { cache: { ttlMs: Number.NaN } }, () => 'a')).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      server.resourceTemplate(
+        'config://{id}',
+        { name: 't', cache: { cacheScope: 'shared' as never } },
+        () => 'a',
+      ),
+    ).toThrow(/cacheScope must be "public" or "private"/);
+    expect(() => server.resource('config://b', { cache: { ttlMs: 0 } }, () => 'b')).not.toThrow();
+  });
+
   it("puts a resource's own cache hint on its read result, over the server-wide one", async () => {
     const server = createServer({
       name: 'c',
