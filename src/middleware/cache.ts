@@ -5,7 +5,9 @@
  * process always, across instances through the store's lock — so a burst of identical calls runs the
  * handler once. Errors, `isError` results and `input_required` results are never cached.
  */
+
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../protocol/canonical-json.js';
 import type { Context } from '../server/context.js';
 import type { FeatureRef, McpServer } from '../server/server.js';
 import { memoryStore } from '../stores/memory.js';
@@ -40,18 +42,7 @@ export interface CacheOptions {
 /** `_meta` key set on results served from the cache. */
 export const CACHED_META = 'io.rampart/cached';
 
-/** JSON with object keys sorted at every level, so equal arguments give equal keys. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  const parts: string[] = [];
-  for (const k of keys) {
-    const v = (value as Record<string, unknown>)[k];
-    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
-  }
-  return `{${parts.join(',')}}`;
-}
+export { canonicalJson };
 
 function cacheable(result: unknown): boolean {
   const r = result as { isError?: unknown; resultType?: unknown } | undefined;

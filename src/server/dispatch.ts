@@ -2,6 +2,8 @@
  * The dispatch table: one function per MCP method, the innermost layer of the onion. Each entry
  * names the eras it exists in; a method called outside its era is "method not found".
  */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../protocol/canonical-json.js';
 import {
   InvalidParamsError,
   InvalidRequestError,
@@ -193,6 +195,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/**
+ * What a request state is bound to: the method and target, and a digest of the caller and of the
+ * arguments, so answers gathered for one call (a confirmation, say) cannot be replayed on a call
+ * with other arguments, or by another principal.
+ */
+function stateTarget(ctx: Context<any>, kind: string, name: string): string {
+  const args = kind === 'resources/read' ? '' : canonicalJson(ctx.params.arguments ?? {});
+  const digest = createHash('sha256')
+    .update(`${ctx.identity ?? ''}\u0000${args}`)
+    .digest('base64url');
+  return `${kind}:${name}#${digest}`;
+}
+
 /** Modern era: the answers of earlier rounds (signed in `requestState`) plus this retry's responses. */
 function prepareReplay(host: DispatchHost, ctx: Context<any>, kind: string, name: string): void {
   const responses = ctx.params.inputResponses as InputResponses | undefined;
@@ -202,7 +217,7 @@ function prepareReplay(host: DispatchHost, ctx: Context<any>, kind: string, name
   // The answers so far: none on a first call (nothing is allocated for them then).
   let answers: InputResponses | undefined;
   if (ctx.params.requestState !== undefined) {
-    const state = host.requestState.verify(ctx.params.requestState, `${kind}:${name}`);
+    const state = host.requestState.verify(ctx.params.requestState, stateTarget(ctx, kind, name));
     answers = state.answers;
     ctx.requestState = state.app;
   }
@@ -230,7 +245,7 @@ function settled(
     resultType: 'input_required',
     ...(result.inputRequests && { inputRequests: result.inputRequests }),
     requestState: host.requestState.sign({
-      target: `${kind}:${name}`,
+      target: stateTarget(ctx, kind, name),
       answers: ctx.replayAnswers ?? {},
       app: result.requestState,
     }),
@@ -243,7 +258,10 @@ function inputSignalled(host: DispatchHost, ctx: Context<any>, kind: string, nam
   return {
     resultType: 'input_required',
     inputRequests: err.inputRequests,
-    requestState: host.requestState.sign({ target: `${kind}:${name}`, answers: ctx.replayAnswers ?? {} }),
+    requestState: host.requestState.sign({
+      target: stateTarget(ctx, kind, name),
+      answers: ctx.replayAnswers ?? {},
+    }),
   };
 }
 

@@ -305,6 +305,56 @@ describe('modern era on the wire', () => {
     expect(done.result.content).toEqual([{ type: 'text', text: 'decline/cancel' }]);
   });
 
+  it("binds requestState to the call's arguments and caller: answers cannot be replayed on another call", async () => {
+    const server = createServer({ name: 'pay', version: '1', logger: createLogger({ level: 'silent' }) });
+    // Stands in for auth(): the caller is named in the envelope.
+    server.use((ctx, next) => {
+      const user = (ctx.params._meta as Record<string, unknown> | undefined)?.['test/user'];
+      if (typeof user === 'string') ctx.auth = { subject: user, scopes: [] };
+      return next();
+    });
+    server.tool(
+      'pay',
+      { inputSchema: { type: 'object', properties: { amount: { type: 'number' } }, required: ['amount'] } },
+      async (args, ctx) => {
+        const answer = await ctx.elicit({
+          message: `pay ${args.amount}?`,
+          requestedSchema: { type: 'object' },
+        });
+        return `${answer.action}: paid ${args.amount}`;
+      },
+    );
+    const peer = await rawPeer(server);
+    let id = 0;
+    const call = (amount: number, user: string, retry: Record<string, unknown> = {}) =>
+      peer.request({
+        jsonrpc: '2.0',
+        id: ++id,
+        method: 'tools/call',
+        params: {
+          name: 'pay',
+          arguments: { amount },
+          ...retry,
+          _meta: envelope({
+            'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+            'test/user': user,
+          }),
+        },
+      });
+    const first = await call(1, 'alice');
+    const [key] = Object.keys(first.result.inputRequests);
+    const retry = {
+      requestState: first.result.requestState,
+      inputResponses: { [key]: { action: 'accept' } },
+    };
+    const bigger = await call(1_000_000, 'alice', retry);
+    expect(bigger.error).toMatchObject({ code: -32602, message: expect.stringMatching(/another request/) });
+    const mallory = await call(1, 'mallory', retry);
+    expect(mallory.error.code).toBe(-32602);
+    expect((await call(1, 'alice', retry)).result.content[0].text).toBe('accept: paid 1');
+    await peer.close();
+  });
+
   it('refuses input the request did not declare the client capability for (-32021)', async () => {
     const { server } = featureServer();
     const peer = await rawPeer(server);
