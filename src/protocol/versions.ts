@@ -41,3 +41,11 @@ export function isSupportedVersion(version: string): boolean {
 export function allowsBatches(version: string | undefined): boolean {
   return version === '2025-03-26';
 }
+
+/**
+ * Whether a tool's arguments failing its input schema is a tool execution error (`isError: true`, so
+ * the model can correct itself), as 2025-11-25 and later say, rather than a -32602 protocol error.
+ */
+export function inputErrorsAreToolResults(version: string | undefined): boolean {
+  return version === '2025-11-25' || (version !== undefined && isModernVersion(version));
+}

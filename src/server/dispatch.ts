@@ -13,8 +13,19 @@ import {
   ToolError,
 } from '../protocol/errors.js';
 import { ErrorCode } from '../protocol/jsonrpc.js';
-import { type Implementation, LOGGING_LEVELS, type LoggingLevel } from '../protocol/types.js';
-import { type Era, META, MODERN_VERSIONS, negotiateLegacyVersion } from '../protocol/versions.js';
+import {
+  type CallToolResult,
+  type Implementation,
+  LOGGING_LEVELS,
+  type LoggingLevel,
+} from '../protocol/types.js';
+import {
+  type Era,
+  inputErrorsAreToolResults,
+  META,
+  MODERN_VERSIONS,
+  negotiateLegacyVersion,
+} from '../protocol/versions.js';
 import type { Session } from '../session/session.js';
 import type { Context } from './context.js';
 import {
@@ -342,10 +353,27 @@ function callTool(host: DispatchHost, ctx: Context<any>): unknown {
   if (typeof rawArgs !== 'object' || rawArgs === null || Array.isArray(rawArgs)) {
     throw new InvalidParamsError('Invalid params: "arguments" must be an object');
   }
-  const validated = validate(tool.input, rawArgs, `arguments for tool ${name}`);
+  let validated: unknown;
+  try {
+    validated = validate(tool.input, rawArgs, `arguments for tool ${name}`);
+  } catch (err) {
+    return invalidArguments(ctx, err);
+  }
   return validated instanceof Promise
-    ? validated.then((args) => invokeTool(host, ctx, tool, name, args))
+    ? validated.then(
+        (args) => invokeTool(host, ctx, tool, name, args),
+        (err) => invalidArguments(ctx, err),
+      )
     : invokeTool(host, ctx, tool, name, validated);
+}
+
+/**
+ * Arguments that fail the input schema: from 2025-11-25 on a tool execution error the model can
+ * read and correct (`isError: true`, the issues as text), before that a -32602 protocol error.
+ */
+function invalidArguments(ctx: Context<any>, err: unknown): CallToolResult {
+  if (!(err instanceof InvalidParamsError) || !inputErrorsAreToolResults(ctx.protocolVersion)) throw err;
+  return { content: [{ type: 'text', text: err.message }], isError: true };
 }
 
 function invokeTool(host: DispatchHost, ctx: Context<any>, tool: ToolEntry, name: string, args: unknown) {

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, createServer } from '../../src/index.js';
 import { connectV1 } from '../fixtures/clients.js';
 import { featureServer } from '../fixtures/feature-server.js';
+import { rawPeer } from '../fixtures/raw.js';
 
 describe('legacy era through the SDK v1 client', () => {
   it('negotiates the protocol version and advertises identity, capabilities and instructions', async () => {
@@ -63,16 +64,39 @@ describe('legacy era through the SDK v1 client', () => {
     ]);
   });
 
-  it('answers invalid arguments with -32602 and the validation issues in data', async () => {
+  it('answers invalid arguments before 2025-11-25 with -32602 and the validation issues in data', async () => {
     const { server } = featureServer();
-    const client = await connectV1(server);
-    const err = await client.callTool({ name: 'add', arguments: { a: 'two' } }).catch((e) => e);
+    const peer = await rawPeer(server);
+    await peer.call(0, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'raw', version: '1' },
+    });
+    const err = (await peer.call(1, 'tools/call', { name: 'add', arguments: { a: 'two' } })).error;
     expect(err.code).toBe(-32602);
     expect(err.data.type).toBe('invalid_params');
     expect(err.data.details.map((d: { path: string }) => d.path)).toEqual(['a', 'b']);
-    const err2 = await client.callTool({ name: 'json_schema_tool', arguments: { n: -1 } }).catch((e) => e);
+    const err2 = (await peer.call(2, 'tools/call', { name: 'json_schema_tool', arguments: { n: -1 } })).error;
     expect(err2.code).toBe(-32602);
     expect(err2.data.details[0].path).toBe('n');
+    await peer.close();
+  });
+
+  it('answers invalid arguments from 2025-11-25 on as a tool execution error (isError) the model can read', async () => {
+    const { server } = featureServer();
+    const client = await connectV1(server);
+    const r = await client.callTool({ name: 'add', arguments: { a: 'two' } });
+    expect(r.isError).toBe(true);
+    expect((r.content as { text: string }[])[0].text).toMatch(/^Invalid arguments for tool add: a: .*; b: /);
+    // A malformed request (arguments not an object) stays a protocol error.
+    const peer = await rawPeer(server);
+    await peer.call(0, 'initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'raw', version: '1' },
+    });
+    expect((await peer.call(1, 'tools/call', { name: 'add', arguments: [1] })).error.code).toBe(-32602);
+    await peer.close();
   });
 
   it('answers an unknown tool with -32602', async () => {
