@@ -344,43 +344,60 @@ describe('Streamable HTTP answers what it cannot route', () => {
 });
 
 describe('Streamable HTTP lets go of dropped POSTs', () => {
+  /** A tool `wait` that finishes once `finish` opens (or is aborted); `probe` tells what happened. */
   function waitingServer() {
     const server = newServer();
-    let aborted!: () => void;
+    const finish = gate();
+    let aborted = false;
     let started!: () => void;
+    let ended!: () => void;
     const probe = {
       started: new Promise<void>((r) => (started = r)),
-      aborted: new Promise<void>((r) => (aborted = r)),
+      ended: new Promise<void>((r) => (ended = r)),
+      get aborted() {
+        return aborted;
+      },
     };
     server.tool('wait', async (_args, ctx) => {
       started();
-      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
-      aborted();
-      return 'never sent';
+      ctx.signal.addEventListener('abort', () => {
+        aborted = true;
+      });
+      await finish.promise;
+      ended();
+      return 'nobody hears this';
     });
-    return { server, probe };
+    return { server, probe, finish };
   }
 
   for (const accept of ['application/json', BOTH]) {
-    it(`releases the outbox of a dropped POST in a session (accept: ${accept})`, async () => {
-      const { server, probe } = waitingServer();
+    it(`lets a dropped POST's request run to its end, then releases its outbox (accept: ${accept})`, async () => {
+      const { server, probe, finish } = waitingServer();
       const host = await start(server, { eventStore: false });
       const { id, headers } = await initialize(host.url);
       const { session, transport } = internals(host.mcp).sessions.get(id)!;
       dropAfter(host.url, { ...headers, accept }, call(100, 'wait'), probe.started);
-      await probe.aborted;
+      await probe.started;
+      await new Promise((r) => setTimeout(r, 50));
+      // A disconnection is not a cancellation (MCP): the id is still in flight.
+      expect(probe.aborted).toBe(false);
+      const busy = await post(host.url, { jsonrpc: '2.0', id: 100, method: 'ping' }, headers);
+      expect(JSON.parse(busy.body).error).toMatchObject({ code: -32600 });
+      finish.open();
+      await probe.ended;
+      await session.idle();
+      expect(probe.aborted).toBe(false);
+      expect(session.inflight.size).toBe(0);
       expect(transport.routes.size).toBe(0);
       expect(transport.outboxes.size).toBe(0);
       // The session still serves, and the id is free again.
       const again = await post(host.url, { jsonrpc: '2.0', id: 100, method: 'ping' }, headers);
       expect(JSON.parse(again.body)).toMatchObject({ id: 100, result: {} });
-      await session.idle();
-      expect(session.inflight.size).toBe(0);
     });
   }
 
-  it('ends the per-request session of a dropped stateless POST', async () => {
-    const { server, probe } = waitingServer();
+  it('ends the per-request session of a dropped stateless POST once its request has run', async () => {
+    const { server, probe, finish } = waitingServer();
     const host = await start(server, { stateful: false });
     dropAfter(
       host.url,
@@ -388,12 +405,16 @@ describe('Streamable HTTP lets go of dropped POSTs', () => {
       call(1, 'wait'),
       probe.started,
     );
-    await probe.aborted;
-    expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
-    // Its session ends once the aborted handler has unwound.
+    await probe.started;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(probe.aborted).toBe(false);
+    finish.open();
+    await probe.ended;
     const sessions = [...server.sessions];
     await Promise.all(sessions.map((s) => s.whenClosed()));
+    expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
     expect([...server.sessions]).toHaveLength(0);
+    expect(probe.aborted).toBe(false);
   });
 });
 

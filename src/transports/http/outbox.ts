@@ -145,6 +145,8 @@ export class Outbox {
   /** The stream this POST's own response carries (`sse` moves to a resumed one). */
   private own: SseStream | undefined;
   private done = false;
+  /** Its client went away for good: answers are counted, not written (`orphan`). */
+  private orphaned = false;
   /** The headers of this POST's response (the options' own, unless an `onanswer` replaced them). */
   headers: Readonly<Record<string, string>>;
   /** Called once every request of the POST is answered (or the outbox is abandoned). */
@@ -197,6 +199,10 @@ export class Outbox {
   deliver(message: JsonRpcMessage): Promise<void> {
     if (this.done) return SENT;
     const response = isResponse(message);
+    if (this.orphaned) {
+      if (response) this.answered(message);
+      return SENT;
+    }
     if (response && this.onanswer !== undefined) this.onanswer(message);
     // The stream opens lazily: an answer with nothing before it goes out as plain JSON, with its status.
     if (!this.sse && this.options.sse && !response) this.openStream();
@@ -237,7 +243,9 @@ export class Outbox {
   private finish(): void {
     this.done = true;
     let failed: Error | undefined;
-    if (this.sse) {
+    if (this.orphaned) {
+      // Nobody to write to.
+    } else if (this.sse) {
       this.sse.close();
     } else if (!this.ex.responded) {
       failed = this.respondWhole((this.answers ?? this.answer)!);
@@ -330,6 +338,19 @@ export class Outbox {
     this.answer = undefined;
     this.answers = undefined;
     this.onfinish?.();
+  }
+
+  /**
+   * Its client went away and cannot resume the stream: the requests run on — MCP: a disconnection
+   * is not a cancellation — their answers are dropped as they come, and the outbox lets go
+   * (`onfinish`) once every one has come.
+   */
+  orphan(): void {
+    if (this.done) return;
+    this.orphaned = true;
+    this.sse?.close();
+    this.answer = undefined;
+    if (this.answers !== undefined) this.answers = [];
   }
 
   /** Ends this POST's own stream (its connection went away), not one it was resumed on. */

@@ -603,13 +603,11 @@ export class StreamableHttp {
     ex.onAbort(() => {
       // Stop writing to the dead connection; what follows is recorded for a resumption, if any.
       outbox.dropped();
-      // With a store, the stream can be resumed: keep the requests running. Without, cancel them
-      // and let go of the outbox: a cancelled request is not answered.
+      // With a store, the stream can be resumed: it goes on as it was. Without, the requests still
+      // run to their end (MCP: a disconnection is not a cancellation; the client sends
+      // notifications/cancelled for that) and their answers are dropped.
       if (entry && this.store && useSse) return;
-      for (const id of outbox.pending.keys()) {
-        if (transport.routes.get(id) === outbox) session.cancel(id, 'client closed the connection');
-      }
-      outbox.discard();
+      outbox.orphan();
     });
     session.receive(received, extra);
   }
