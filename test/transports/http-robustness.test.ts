@@ -108,7 +108,7 @@ function post(url: URL, body: unknown, headers: Record<string, string> = {}) {
 function events(body: string): any[] {
   return body
     .split('\n')
-    .filter((line) => line.startsWith('data: '))
+    .filter((line) => line.startsWith('data: ') && line.length > 6)
     .map((line) => JSON.parse(line.slice(6)));
 }
 
@@ -527,6 +527,77 @@ describe('Streamable HTTP sessions', () => {
     expect(host.mcp.sessionCount).toBe(1);
   });
 
+  it('primes 2025-11-25 streams with an event id, so a stream lost before its first event resumes whole', async () => {
+    const server = newServer();
+    const host = await start(server, { sse: { keepAliveMs: 0 } });
+    const { headers } = await initialize(host.url);
+    const standalone = await new Promise<{ primed: string; close: () => void }>((resolve, reject) => {
+      const req = httpRequest(host.url, {
+        method: 'GET',
+        agent: false,
+        headers: { ...headers, accept: 'text/event-stream' },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          text += d;
+          const m = /^id: (\S+)\ndata: \n\n/.exec(text);
+          if (m) resolve({ primed: m[1], close: () => req.destroy() });
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(standalone.primed).toMatch(/\/get#0$/);
+    // Lost before any event; a notification sent meanwhile is kept for it.
+    standalone.close();
+    await new Promise((r) => setTimeout(r, 50));
+    server.tool('added', () => 'x');
+    await new Promise((r) => setTimeout(r, 20));
+    const resumed = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(host.url, {
+        method: 'GET',
+        agent: false,
+        headers: { ...headers, accept: 'text/event-stream', 'last-event-id': standalone.primed },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          text += d;
+          if (text.includes('list_changed')) {
+            req.destroy();
+            resolve(text);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(events(resumed)).toEqual([
+      expect.objectContaining({ method: 'notifications/tools/list_changed' }),
+    ]);
+    // An earlier version's client gets no priming event (it may not take empty data).
+    const old = await initialize(host.url, '2025-06-18');
+    const opened = await new Promise<string>((resolve) => {
+      const req = httpRequest(host.url, {
+        method: 'GET',
+        agent: false,
+        headers: { ...old.headers, accept: 'text/event-stream' },
+      });
+      req.on('response', (res) => {
+        res.setEncoding('utf8');
+        res.once('data', (d) => {
+          req.destroy();
+          resolve(String(d));
+        });
+      });
+      req.end();
+    });
+    expect(opened).toBe(': open\n\n');
+  });
+
   it('ends the original stream of a POST when a GET with Last-Event-ID resumes it', async () => {
     const server = newServer();
     const release = gate();
@@ -551,7 +622,8 @@ describe('Streamable HTTP sessions', () => {
         res.setEncoding('utf8');
         res.on('data', (d) => {
           text += d;
-          firstEventId ??= /id: (\S+)/.exec(text)?.[1];
+          // The id of the first message (the progress), not of the priming event before it.
+          firstEventId ??= /id: (\S+)\nevent: message/.exec(text)?.[1];
           if (firstEventId) sawId();
         });
         res.on('end', () => resolve(text));

@@ -85,6 +85,7 @@ async function readEvents(
   stop: (events: { id?: string; data: any }[]) => boolean,
 ) {
   const events: { id?: string; data: any }[] = [];
+  const primed: string[] = [];
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -98,11 +99,13 @@ async function readEvents(
       buffer = buffer.slice(sep + 2);
       const data = block.split('\n').find((l) => l.startsWith('data: '));
       const id = block.split('\n').find((l) => l.startsWith('id: '));
-      if (data) events.push({ id: id?.slice(4), data: JSON.parse(data.slice(6)) });
+      // A priming event (an id, empty data) carries no message, as clients read it.
+      if (data && data.length > 6) events.push({ id: id?.slice(4), data: JSON.parse(data.slice(6)) });
+      else if (id) primed.push(id.slice(4));
       sep = buffer.indexOf('\n\n');
     }
   }
-  return { events, reader };
+  return { events, reader, primed };
 }
 
 describe('Streamable HTTP with the official clients', () => {

@@ -19,6 +19,12 @@ export interface EventStore {
   after(eventId: string): Promise<StoredEvent[]> | StoredEvent[];
   /** Forgets a stream (its session ended). */
   drop(streamId: string): Promise<void> | void;
+  /**
+   * Optional: an id naming the start of `streamId`, before any event (`after(id)` then returns the
+   * whole stream). With it, a stream opens with a priming event (that id, empty data), so a client
+   * can resume a stream it lost before its first event (2025-11-25 and later).
+   */
+  prime?(streamId: string): string;
 }
 
 export interface MemoryEventStoreOptions {
@@ -39,7 +45,21 @@ export class MemoryEventStore implements EventStore {
     this.maxStreams = options.maxStreams ?? 10_000;
   }
 
+  prime(streamId: string): string {
+    if (!this.streams.has(streamId)) this.stream(streamId);
+    return `${streamId}#0`;
+  }
+
   append(streamId: string, message: JsonRpcMessage): string {
+    const stream = this.stream(streamId);
+    const id = `${streamId}#${++stream.seq}`;
+    stream.events.push({ id, message });
+    if (stream.events.length > this.maxEvents) stream.events.shift();
+    return id;
+  }
+
+  /** The stream's record, made most recently written (the least recently written go first). */
+  private stream(streamId: string): { seq: number; events: StoredEvent[] } {
     let stream = this.streams.get(streamId);
     if (stream) {
       // Map order is insertion order: re-insert so the least recently written stream is first.
@@ -49,10 +69,7 @@ export class MemoryEventStore implements EventStore {
       if (this.streams.size >= this.maxStreams) this.streams.delete(this.streams.keys().next().value!);
     }
     this.streams.set(streamId, stream);
-    const id = `${streamId}#${++stream.seq}`;
-    stream.events.push({ id, message });
-    if (stream.events.length > this.maxEvents) stream.events.shift();
-    return id;
+    return stream;
   }
 
   streamOf(eventId: string): string | undefined {

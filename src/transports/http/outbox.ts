@@ -145,6 +145,8 @@ export class Outbox {
   /** The stream this POST's own response carries (`sse` moves to a resumed one). */
   private own: SseStream | undefined;
   private done = false;
+  /** Its stream opens with a priming event (a 2025-11-25+ session with an event store). */
+  prime = false;
   /** Its client went away for good: answers are counted, not written (`orphan`). */
   private orphaned = false;
   /** The headers of this POST's response (the options' own, unless an `onanswer` replaced them). */
@@ -176,7 +178,7 @@ export class Outbox {
   private openStream(): SseStream {
     if (!this.sse) {
       const sink = this.ex.stream(200, Object.assign({}, SSE_HEADERS, this.headers));
-      this.sse = new SseStream(sink, this.streamId, this.store, this.options.sseOptions);
+      this.sse = new SseStream(sink, this.streamId, this.store, this.options.sseOptions, this.prime);
       this.sse.correlationId = this.ex.correlationId;
       this.own = this.sse;
       // A batch's answers given before the stream opened (a refused reused id) go first on it: the

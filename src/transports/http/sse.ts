@@ -54,10 +54,15 @@ export class SseStream {
     readonly streamId: string,
     private readonly store: EventStore | undefined,
     options: SseOptions = {},
+    /** Open with a priming event (an id, empty data) when the store can name the stream's start. */
+    prime = false,
   ) {
     this.maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
-    // Prime the stream so clients see it open (and, with a store, can resume from here).
-    sink.write(options.retryMs !== undefined ? `retry: ${options.retryMs}\n\n` : ': open\n\n');
+    const retry = options.retryMs !== undefined ? `retry: ${options.retryMs}\n` : '';
+    const start = prime ? store?.prime?.(streamId) : undefined;
+    // Clients see the stream open; primed, they can resume it from here with Last-Event-ID.
+    if (start !== undefined) sink.write(`id: ${start}\n${retry}data: \n\n`);
+    else sink.write(retry !== '' ? `${retry}\n` : ': open\n\n');
     const every = options.keepAliveMs ?? 15_000;
     if (every > 0) {
       this.timer = setInterval(() => this.writeRaw(': keepalive\n\n'), every);

@@ -135,6 +135,15 @@ function malformedInput(body: Record<string, any> | Record<string, any>[]): Json
   return undefined;
 }
 
+/**
+ * Whether a session's SSE streams open with a priming event: from 2025-11-25, which asks for one
+ * (clients of earlier versions may not take an event with empty data).
+ */
+function primes(session: Session): boolean {
+  const version = session.protocolVersion;
+  return version !== undefined && version >= '2025-11-25';
+}
+
 function isRequestMessage(m: Record<string, any>): boolean {
   return 'method' in m && m.id !== undefined && m.id !== null;
 }
@@ -584,6 +593,7 @@ export class StreamableHttp {
       variants.get(batch, useSse, false),
     );
     transport.register(outbox);
+    if (entry !== undefined) outbox.prime = primes(session);
     if (node !== undefined) {
       const registered = outbox.onfinish;
       const onfinish = () => {
@@ -707,6 +717,7 @@ export class StreamableHttp {
       transport.standaloneStreamId,
       this.store,
       this.options.sse,
+      primes(found.session),
     );
     // A dropped GET frees the slot, so the client can reconnect (and resume with Last-Event-ID).
     ex.onAbort(() => stream.close());
