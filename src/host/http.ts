@@ -130,7 +130,7 @@ export class HttpRouter {
       options.websocket === false || (options.websocket === undefined && !websocketAvailable())
         ? undefined
         : new WebSocketEndpoint(server, options.websocket ?? {}, (header) =>
-            this.allowedHeaders(header('host'), header('origin'), header('x-forwarded-host')),
+            this.allowedHeaders(header('host'), header('origin')),
           );
     this.loopbackOnly = boundHost !== undefined && isLoopback(boundHost);
     // Copied: what the host accepts is settled when it is made, not by later edits to the caller's arrays.
@@ -188,20 +188,16 @@ export class HttpRouter {
 
   /** DNS-rebinding protection: a forged Host or Origin gets 403 with a JSON-RPC error body. */
   private allowed(ex: HttpExchange): boolean {
-    return this.allowedHeaders(ex.header('host'), ex.header('origin'), ex.header('x-forwarded-host'));
+    return this.allowedHeaders(ex.header('host'), ex.header('origin'));
   }
 
   /**
    * `Origin`, when a browser sends one, must be listed in `allowedOrigins`; without that list, on a
-   * loopback host any loopback origin passes, elsewhere only the server's own (the origin's host is
-   * the request's `Host`, or the `X-Forwarded-Host` a proxy set — a browser cannot send that header
-   * cross-origin without a CORS preflight, which this host does not grant).
+   * loopback host any loopback origin passes, elsewhere one whose host is in `allowedHosts` (a
+   * same-origin page), and with neither list none — a rebound page's Origin always matches the
+   * Host it sends, so without a list of the server's names no browser origin can be trusted.
    */
-  private allowedHeaders(
-    host: string | undefined,
-    origin: string | undefined,
-    forwardedHost?: string,
-  ): boolean {
+  private allowedHeaders(host: string | undefined, origin: string | undefined): boolean {
     if (host === undefined || host !== this.passedHost) {
       if (!this.hostAllowed(host)) return false;
       this.passedHost = host;
@@ -216,11 +212,7 @@ export class HttpRouter {
         return false;
       }
       if (this.loopbackOnly) return isLoopback(url.hostname);
-      const own = url.host.toLowerCase();
-      return (
-        own === host?.toLowerCase() ||
-        (forwardedHost !== undefined && own === forwardedHost.split(',')[0].trim().toLowerCase())
-      );
+      return this.allowedHosts?.includes(url.host) ?? false;
     }
     return true;
   }

@@ -392,7 +392,7 @@ export class Context<Deps = unknown> {
    * replayed when the client retries.
    */
   private async askClient(request: InputRequest): Promise<Record<string, unknown>> {
-    requireCapability(this.clientCapabilities, request);
+    requireCapability(this.clientCapabilities, request, this.protocolVersion);
     if (this.era === 'legacy') {
       return this.session.request(request.method, request.params, {
         signal: this.signal,

@@ -251,7 +251,7 @@ function settled(
   if (!isInputRequiredResult(result)) return result;
   if (ctx.era !== 'modern') return legacyRounds(ctx, result, () => rerun(run, shape, fail));
   for (const request of Object.values(result.inputRequests ?? {}))
-    requireCapability(ctx.clientCapabilities, request);
+    requireCapability(ctx.clientCapabilities, request, ctx.protocolVersion);
   return {
     resultType: 'input_required',
     ...(result.inputRequests && { inputRequests: result.inputRequests }),
@@ -297,7 +297,7 @@ async function legacyRounds(
 async function fulfil(ctx: Context<any>, requests: InputRequests): Promise<InputResponses> {
   const entries = await Promise.all(
     Object.entries(requests).map(async ([key, req]) => {
-      requireCapability(ctx.clientCapabilities, req);
+      requireCapability(ctx.clientCapabilities, req, ctx.protocolVersion);
       const answer = await session(ctx).request(req.method, req.params, {
         signal: ctx.signal,
         relatedRequestId: ctx.requestId,

@@ -61,10 +61,14 @@ const declared = (value: unknown): Declared =>
  * Input requests go only to clients that declared the capability they need — down to the mode or
  * feature: a URL-mode elicitation needs `elicitation.url` (an empty `elicitation` means form only,
  * so form mode needs `elicitation.form` once anything is declared), a sampling request with tools
- * `sampling.tools`, one including context `sampling.context`. Otherwise the request fails with
+ * `sampling.tools`, one including context `sampling.context` (from 2025-11-25, which defines it). Otherwise the request fails with
  * -32021 (MissingRequiredClientCapability).
  */
-export function requireCapability(capabilities: ClientCapabilities, request: InputRequest): void {
+export function requireCapability(
+  capabilities: ClientCapabilities,
+  request: InputRequest,
+  version: string | undefined,
+): void {
   const method = request.method;
   const capability =
     method === 'elicitation/create' ? 'elicitation' : method === 'roots/list' ? 'roots' : 'sampling';
@@ -81,8 +85,10 @@ export function requireCapability(capabilities: ClientCapabilities, request: Inp
     const withTools =
       (Array.isArray(params.tools) && params.tools.length > 0) || params.toolChoice !== undefined;
     if (withTools && given?.tools === undefined) throw new MissingCapabilityError('sampling.tools');
+    // `sampling.context` exists from 2025-11-25: earlier clients could not declare it.
     const context = params.includeContext;
-    if ((context === 'thisServer' || context === 'allServers') && given?.context === undefined)
+    const declarable = version !== undefined && version >= '2025-11-25';
+    if ((context === 'thisServer' || context === 'allServers') && declarable && given?.context === undefined)
       throw new MissingCapabilityError('sampling.context');
   }
 }

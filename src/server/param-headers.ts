@@ -93,6 +93,9 @@ function valueAt(args: unknown, path: readonly string[]): unknown {
   return value;
 }
 
+/** An integer written in decimal, optionally with a zero fraction. */
+const DECIMAL = /^-?(0|[1-9]\d*)(\.0+)?$/;
+
 /** What HTTP allows in a field value: visible ASCII, space and tab. */
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 
@@ -123,8 +126,8 @@ export function paramHeaderMismatch(
     if (decoded === undefined) return { header: raw, body: `${param.name} carries an invalid base64 value` };
     let same: boolean;
     if (param.type === 'integer' && typeof value === 'number') {
-      // Compared as numbers: "42.0" is 42.
-      same = decoded.trim() !== '' && Number(decoded) === value;
+      // Compared as numbers, in decimal only ("42.0" is 42; "0x2A", "4.2e1" and "+42" are not).
+      same = DECIMAL.test(decoded) && Number(decoded) === value;
     } else if (param.type === 'boolean' && typeof value === 'boolean') {
       same = decoded === String(value);
     } else if (param.type === 'string' && typeof value === 'string') {

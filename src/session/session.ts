@@ -363,6 +363,8 @@ export class Session {
     const handle = this.inflight.get(id);
     if (!handle) return false;
     handle.abort(new CancelledError(reason ? `Request cancelled: ${reason}` : 'Request cancelled'));
+    // A cancelled request is not answered: whatever waits for its answer stops waiting.
+    this.transport.unanswered?.(id);
     return true;
   }
 

@@ -83,4 +83,9 @@ export interface Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   sessionId?: string;
+  /**
+   * Optional: told that a request will get no answer (the client cancelled it), so a transport that
+   * waits for each request's answer (an HTTP POST) can stop waiting.
+   */
+  unanswered?(id: JsonRpcId): void;
 }

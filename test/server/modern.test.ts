@@ -390,6 +390,25 @@ describe('client capabilities, down to the mode and feature', () => {
     return r.error ? [r.error.code, r.error.data.requiredCapabilities] : r.result.resultType;
   };
 
+  it('asks no sampling.context of a client before 2025-11-25, which could not declare it', async () => {
+    const peer = await rawPeer(make());
+    await peer.call(0, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: { sampling: {} },
+      clientInfo: { name: 'raw', version: '1' },
+    });
+    const pending = peer.call(1, 'tools/call', { name: 'context', arguments: {} });
+    const asked = await peer.waitFor((m) => m.method === 'sampling/createMessage');
+    expect(asked.params.includeContext).toBe('thisServer');
+    await peer.send({
+      jsonrpc: '2.0',
+      id: asked.id,
+      result: { role: 'assistant', content: { type: 'text', text: 'ok' }, model: 'm' },
+    });
+    expect((await pending).result).toBeDefined();
+    await peer.close();
+  });
+
   it.each([
     ['form', { elicitation: {} }, 'input_required'],
     ['form', { elicitation: { form: {} } }, 'input_required'],

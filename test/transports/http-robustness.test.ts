@@ -396,6 +396,60 @@ describe('Streamable HTTP lets go of dropped POSTs', () => {
     });
   }
 
+  it('lets go of a dropped POST whose request the client then cancels (a cancelled request has no answer)', async () => {
+    const server = newServer();
+    let aborted!: () => void;
+    const wasAborted = new Promise<void>((r) => (aborted = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    server.tool('wait', async (_args, ctx) => {
+      started();
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      aborted();
+      return 'never sent';
+    });
+    const host = await start(server, { eventStore: false });
+    const { id, headers } = await initialize(host.url);
+    const { session, transport } = internals(host.mcp).sessions.get(id)!;
+    dropAfter(host.url, { ...headers, accept: 'application/json' }, call(7, 'wait'), running);
+    await running;
+    await new Promise((r) => setTimeout(r, 50));
+    const cancel = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } };
+    expect((await post(host.url, cancel, headers)).status).toBe(202);
+    await wasAborted;
+    await session.idle();
+    expect(transport.routes.size).toBe(0);
+    expect(transport.outboxes.size).toBe(0);
+    const again = await post(host.url, { jsonrpc: '2.0', id: 7, method: 'ping' }, headers);
+    expect(JSON.parse(again.body)).toMatchObject({ id: 7, result: {} });
+  });
+
+  it('runs at most maxSessions dropped POSTs on at once; beyond, they are cancelled', async () => {
+    const { server, probe, finish } = waitingServer();
+    let runs = 0;
+    server.use((ctx, next) => {
+      if (ctx.method === 'tools/call') runs++;
+      return next();
+    });
+    const host = await start(server, { stateful: false, maxSessions: 2 });
+    for (let i = 1; i <= 4; i++) {
+      dropAfter(
+        host.url,
+        { accept: 'application/json', 'mcp-protocol-version': LEGACY },
+        call(i, 'wait'),
+        new Promise((r) => setTimeout(r, 100)),
+      );
+    }
+    while (runs < 4) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 250));
+    // Two were cancelled at once (their sessions ended); two run on.
+    expect([...server.sessions]).toHaveLength(2);
+    expect(probe.aborted).toBe(true);
+    finish.open();
+    await Promise.all([...server.sessions].map((s) => s.whenClosed()));
+    expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
+  });
+
   it('ends the per-request session of a dropped stateless POST once its request has run', async () => {
     const { server, probe, finish } = waitingServer();
     const host = await start(server, { stateful: false });
@@ -578,6 +632,30 @@ describe('Streamable HTTP sessions', () => {
     expect(events(resumed)).toEqual([
       expect.objectContaining({ method: 'notifications/tools/list_changed' }),
     ]);
+    // The next GET is primed where the stream stands now, not at its start: nothing is replayed twice.
+    await new Promise((r) => setTimeout(r, 50));
+    const next = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(host.url, {
+        method: 'GET',
+        agent: false,
+        headers: { ...headers, accept: 'text/event-stream' },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          text += d;
+          const m = /^id: (\S+)\ndata: \n\n/.exec(text);
+          if (m) {
+            req.destroy();
+            resolve(m[1]);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(next).toMatch(/\/get#1$/);
     // An earlier version's client gets no priming event (it may not take empty data).
     const old = await initialize(host.url, '2025-06-18');
     const opened = await new Promise<string>((resolve) => {

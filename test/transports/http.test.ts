@@ -430,25 +430,24 @@ describe('Streamable HTTP hostile input', () => {
     expect(await status({ host: 'mcp.example', origin: 'https://evil.example' })).toBe(403);
   });
 
-  it('off loopback, refuses a browser Origin other than its own unless allowedOrigins lists it', async () => {
+  it('off loopback, refuses every browser Origin unless allowedOrigins or allowedHosts names it', async () => {
     const { host } = await start({ host: '0.0.0.0' });
     const url = new URL(`http://127.0.0.1:${host.port}/mcp`);
-    const status = async (headers: Record<string, string>) =>
-      (await rawPost(url, JSON.stringify(INIT), headers)).status;
-    expect(await status({})).toBe(200);
-    expect(await status({ origin: 'http://evil.example' })).toBe(403);
-    expect(await status({ origin: 'null' })).toBe(403);
-    expect(await status({ origin: `http://127.0.0.1:${host.port}` })).toBe(200);
-    // Behind a proxy: the public host it forwarded.
-    expect(await status({ origin: 'https://mcp.example', 'x-forwarded-host': 'mcp.example' })).toBe(200);
+    const status = async (target: URL, headers: Record<string, string>) =>
+      (await rawPost(target, JSON.stringify(INIT), headers)).status;
+    expect(await status(url, {})).toBe(200);
+    expect(await status(url, { origin: 'http://evil.example' })).toBe(403);
+    expect(await status(url, { origin: 'null' })).toBe(403);
+    // DNS rebinding: the page's Origin matches the Host it sends; without a list that proves nothing.
+    expect(await status(url, { host: 'evil.example', origin: 'http://evil.example' })).toBe(403);
+    const named = await start({ host: '0.0.0.0', allowedHosts: ['mcp.example', `127.0.0.1:${host.port}`] });
+    const namedUrl = new URL(`http://127.0.0.1:${named.host.port}/mcp`);
+    expect(await status(namedUrl, { host: 'mcp.example', origin: 'https://mcp.example' })).toBe(200);
+    expect(await status(namedUrl, { host: 'mcp.example', origin: 'https://evil.example' })).toBe(403);
     const listed = await start({ host: '0.0.0.0', allowedOrigins: ['https://app.example'] });
     const listedUrl = new URL(`http://127.0.0.1:${listed.host.port}/mcp`);
-    expect((await rawPost(listedUrl, JSON.stringify(INIT), { origin: 'https://app.example' })).status).toBe(
-      200,
-    );
-    expect((await rawPost(listedUrl, JSON.stringify(INIT), { origin: 'http://evil.example' })).status).toBe(
-      403,
-    );
+    expect(await status(listedUrl, { origin: 'https://app.example' })).toBe(200);
+    expect(await status(listedUrl, { origin: 'http://evil.example' })).toBe(403);
   });
 
   it('takes JSON with parameters and in any case as JSON', async () => {

@@ -125,6 +125,9 @@ describe('Mcp-Param-* headers', () => {
     ['a missing header', { region: 'us-west1', query: 'q' }, {}],
     ['a header for a value the body lacks', { query: 'q' }, { 'mcp-param-region': 'us-west1' }],
     ['an integer that differs', { shard: 42, query: 'q' }, { 'mcp-param-shard': '43' }],
+    ['an integer in hexadecimal', { shard: 42, query: 'q' }, { 'mcp-param-shard': '0x2A' }],
+    ['an integer with an exponent', { shard: 42, query: 'q' }, { 'mcp-param-shard': '4.2e1' }],
+    ['an integer with a plus sign', { shard: 42, query: 'q' }, { 'mcp-param-shard': '+42' }],
     ['a boolean in the wrong case', { verbose: true, query: 'q' }, { 'mcp-param-verbose': 'True' }],
     ['malformed base64', { region: 'x', query: 'q' }, { 'mcp-param-region': '=?base64?*?=' }],
     // The markers are lowercase: an uppercase one is a plain value, which disagrees.

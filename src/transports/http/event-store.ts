@@ -20,8 +20,8 @@ export interface EventStore {
   /** Forgets a stream (its session ended). */
   drop(streamId: string): Promise<void> | void;
   /**
-   * Optional: an id naming the start of `streamId`, before any event (`after(id)` then returns the
-   * whole stream). With it, a stream opens with a priming event (that id, empty data), so a client
+   * Optional: an id naming where `streamId` stands now, before its next event (`after(id)` then
+   * returns what comes next). With it, a stream opens with a priming event (that id, empty data), so a client
    * can resume a stream it lost before its first event (2025-11-25 and later).
    */
   prime?(streamId: string): string;
@@ -45,9 +45,9 @@ export class MemoryEventStore implements EventStore {
     this.maxStreams = options.maxStreams ?? 10_000;
   }
 
+  /** The stream's current position: a stream opened again (a session's GET) resumes after it. */
   prime(streamId: string): string {
-    if (!this.streams.has(streamId)) this.stream(streamId);
-    return `${streamId}#0`;
+    return `${streamId}#${(this.streams.get(streamId) ?? this.stream(streamId)).seq}`;
   }
 
   append(streamId: string, message: JsonRpcMessage): string {

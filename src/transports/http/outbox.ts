@@ -149,6 +149,8 @@ export class Outbox {
   prime = false;
   /** Its client went away for good: answers are counted, not written (`orphan`). */
   private orphaned = false;
+  /** Told once an orphaned outbox lets go. */
+  private orphanDone: (() => void) | undefined = undefined;
   /** The headers of this POST's response (the options' own, unless an `onanswer` replaced them). */
   headers: Readonly<Record<string, string>>;
   /** Called once every request of the POST is answered (or the outbox is abandoned). */
@@ -247,6 +249,8 @@ export class Outbox {
     let failed: Error | undefined;
     if (this.orphaned) {
       // Nobody to write to.
+      this.orphanDone?.();
+      this.orphanDone = undefined;
     } else if (this.sse) {
       this.sse.close();
     } else if (!this.ex.responded) {
@@ -344,15 +348,24 @@ export class Outbox {
 
   /**
    * Its client went away and cannot resume the stream: the requests run on — MCP: a disconnection
-   * is not a cancellation — their answers are dropped as they come, and the outbox lets go
-   * (`onfinish`) once every one has come.
+   * is not a cancellation — their answers are dropped as they come (a cancelled one has none), and
+   * the outbox lets go (`onfinish`, then `done`) once every one has come.
    */
-  orphan(): void {
+  orphan(done?: () => void): void {
     if (this.done) return;
     this.orphaned = true;
+    this.orphanDone = done;
     this.sse?.close();
     this.answer = undefined;
     if (this.answers !== undefined) this.answers = [];
+    if (this.pending.size === 0) this.finish();
+  }
+
+  /** One of its requests will get no answer (the client cancelled it): stop waiting for it. */
+  unanswered(id: JsonRpcId): void {
+    if (this.done || !this.pending.delete(id)) return;
+    // A live JSON response waits on: its client cancelled, and drops it (then it is orphaned).
+    if (this.pending.size === 0 && (this.orphaned || this.sse !== undefined)) this.finish();
   }
 
   /** Ends this POST's own stream (its connection went away), not one it was resumed on. */
@@ -452,6 +465,14 @@ export class HttpSessionTransport implements Transport {
     // (docs/performance.md).
     const onfinish = () => this.finished(outbox);
     outbox.onfinish = onfinish;
+  }
+
+  /** Transport: a request of this session will get no answer (cancelled): its POST stops waiting. */
+  unanswered(id: JsonRpcId): void {
+    const outbox = this.routes.get(id);
+    if (outbox === undefined) return;
+    this.routes.delete(id);
+    outbox.unanswered(id);
   }
 
   private finished(outbox: Outbox): void {

@@ -282,6 +282,8 @@ export class StreamableHttp {
   private readonly reaper: NodeJS.Timeout;
   private closing = false;
   private streamSeq = 0;
+  /** Dropped POSTs whose requests still run (`Outbox.orphan`); bounded by `maxSessions`. */
+  private orphans = 0;
   /** Ids of per-request sessions: never sent to clients, so a counter is enough. */
   private ephemeralSeq = 0;
   /** How per-request sessions' POSTs are answered. */
@@ -617,7 +619,17 @@ export class StreamableHttp {
       // run to their end (MCP: a disconnection is not a cancellation; the client sends
       // notifications/cancelled for that) and their answers are dropped.
       if (entry && this.store && useSse) return;
-      outbox.orphan();
+      // At most maxSessions of them run on at once: beyond, they are cancelled (and not answered).
+      if (this.orphans < this.maxSessions) {
+        this.orphans++;
+        const counted = () => this.orphans--;
+        outbox.orphan(counted);
+        return;
+      }
+      for (const id of outbox.pending.keys()) {
+        if (transport.routes.get(id) === outbox) session.cancel(id, 'client closed the connection');
+      }
+      outbox.discard();
     });
     session.receive(received, extra);
   }
