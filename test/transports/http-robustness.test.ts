@@ -129,6 +129,31 @@ async function initialize(url: URL, version = LEGACY) {
   return { id, headers };
 }
 
+/** Opens a session's GET stream and resolves with the id of its priming event once it comes. */
+function openPrimed(
+  url: URL,
+  headers: Record<string, string>,
+): Promise<{ primed: string; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'GET',
+      agent: false,
+      headers: { ...headers, accept: 'text/event-stream' },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+        const m = /^id: (\S+)\ndata: \n\n/.exec(text);
+        if (m) resolve({ primed: m[1], close: () => req.destroy() });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 function call(id: unknown, name: string, meta?: Record<string, unknown>) {
   return { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {}, _meta: meta } };
 }
@@ -585,24 +610,7 @@ describe('Streamable HTTP sessions', () => {
     const server = newServer();
     const host = await start(server, { sse: { keepAliveMs: 0 } });
     const { headers } = await initialize(host.url);
-    const standalone = await new Promise<{ primed: string; close: () => void }>((resolve, reject) => {
-      const req = httpRequest(host.url, {
-        method: 'GET',
-        agent: false,
-        headers: { ...headers, accept: 'text/event-stream' },
-      });
-      req.on('response', (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-          const m = /^id: (\S+)\ndata: \n\n/.exec(text);
-          if (m) resolve({ primed: m[1], close: () => req.destroy() });
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const standalone = await openPrimed(host.url, headers);
     expect(standalone.primed).toMatch(/\/get#0$/);
     // Lost before any event; a notification sent meanwhile is kept for it.
     standalone.close();
@@ -634,28 +642,9 @@ describe('Streamable HTTP sessions', () => {
     ]);
     // The next GET is primed where the stream stands now, not at its start: nothing is replayed twice.
     await new Promise((r) => setTimeout(r, 50));
-    const next = await new Promise<string>((resolve, reject) => {
-      const req = httpRequest(host.url, {
-        method: 'GET',
-        agent: false,
-        headers: { ...headers, accept: 'text/event-stream' },
-      });
-      req.on('response', (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-          const m = /^id: (\S+)\ndata: \n\n/.exec(text);
-          if (m) {
-            req.destroy();
-            resolve(m[1]);
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    expect(next).toMatch(/\/get#1$/);
+    const next = await openPrimed(host.url, headers);
+    next.close();
+    expect(next.primed).toMatch(/\/get#1$/);
     // An earlier version's client gets no priming event (it may not take empty data).
     const old = await initialize(host.url, '2025-06-18');
     const opened = await new Promise<string>((resolve) => {
