@@ -21,6 +21,10 @@ export interface RampartConfig {
   auth?: AuthOptions;
   /** This server's public URL (`MCP_RESOURCE_URL`), for OAuth metadata and the JWT audience. */
   resourceUrl?: string;
+  /** `Host` values served (`ALLOWED_HOSTS`); browser pages of these hosts pass the Origin check. */
+  allowedHosts?: string[];
+  /** Browser origins served (`ALLOWED_ORIGINS`, e.g. `https://app.example`). */
+  allowedOrigins?: string[];
   /** How long shutdown lets in-flight requests finish. */
   drainTimeoutMs: number;
   /** How long shutdown goes on serving, readiness 503, before the listener closes. */
@@ -123,6 +127,33 @@ export function loadConfig(
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']) ?? defaults.databaseUrl;
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']) ?? defaults.redisUrl;
   const resourceUrl = url('MCP_RESOURCE_URL', ['http:', 'https:']) ?? defaults.resourceUrl;
+  const list = (name: string, valid: (item: string) => boolean, rule: string): string[] | undefined => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    const items = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    const bad = items.filter((item) => !valid(item));
+    if (items.length === 0 || bad.length > 0)
+      issues.push(`${name} must be a comma-separated list of ${rule} (got "${bad[0] ?? raw}")`);
+    return items;
+  };
+  const allowedHosts =
+    list('ALLOWED_HOSTS', (h) => /^[A-Za-z0-9.\-[\]:]+$/.test(h), 'host[:port] values') ??
+    defaults.allowedHosts;
+  const allowedOrigins =
+    list(
+      'ALLOWED_ORIGINS',
+      (o) => {
+        try {
+          return new URL(o).origin === o;
+        } catch {
+          return false;
+        }
+      },
+      'origins (scheme://host[:port])',
+    ) ?? defaults.allowedOrigins;
   const rps = number(
     'RATE_LIMIT_RPS',
     defaults.rateLimit?.rps ?? 50,
@@ -213,6 +244,8 @@ export function loadConfig(
   if (databaseUrl !== undefined) config.databaseUrl = databaseUrl;
   if (redisUrl !== undefined) config.redisUrl = redisUrl;
   if (resourceUrl !== undefined) config.resourceUrl = resourceUrl;
+  if (allowedHosts !== undefined) config.allowedHosts = allowedHosts;
+  if (allowedOrigins !== undefined) config.allowedOrigins = allowedOrigins;
   if (rps > 0) config.rateLimit = { rps, burst };
   if (auth !== undefined) config.auth = auth;
   return config;

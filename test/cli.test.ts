@@ -96,7 +96,7 @@ describe('rampart', () => {
 
   it('starts the reference server with no entry, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, 'start'], {
-      env: { ...process.env, PORT: '0' },
+      env: { ...process.env, PORT: '0', ALLOWED_ORIGINS: 'https://app.example' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const logs = await waitFor(child, /rampart listening/);
@@ -120,6 +120,16 @@ describe('rampart', () => {
     );
     expect((await answered).result.structuredContent.rows).toEqual([{ n: 42 }]);
     ws.close();
+    // ALLOWED_ORIGINS reaches the host: a browser origin it does not list is refused.
+    const closeCode = (origin: string) =>
+      new Promise<number>((resolve) => {
+        const peer = new WebSocket(`ws://${url.host}/ws`, 'mcp', { origin });
+        peer.once('close', (code) => resolve(code));
+        peer.once('open', () => setTimeout(() => peer.close(1000), 100));
+        peer.once('error', () => undefined);
+      });
+    expect(await closeCode('http://localhost:5173')).toBe(1008);
+    expect(await closeCode('https://app.example')).toBe(1000);
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

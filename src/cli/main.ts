@@ -97,7 +97,13 @@ async function start(entry: string | undefined, pretty: boolean): Promise<void> 
   const logger = createLogger({ level: config.logLevel, pretty });
   const server = await loadServer(entry, config, logger);
   const { metrics } = productionStack(server, config);
-  const host = await server.listen({ port: config.port, host: config.host, metrics });
+  const host = await server.listen({
+    port: config.port,
+    host: config.host,
+    metrics,
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+  });
   handleSignals(server, { drainTimeoutMs: config.drainTimeoutMs, shutdownDelayMs: config.shutdownDelayMs });
   logger.info(
     { url: host.url.href, auth: config.auth !== undefined, rateLimit: config.rateLimit },

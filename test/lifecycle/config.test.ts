@@ -107,6 +107,17 @@ describe('loadConfig()', () => {
     expect(issuesOf({ REQUEST_TIMEOUT_MS: '1e10' })).toHaveLength(1);
     expect(loadConfig({ DRAIN_TIMEOUT_MS: '2147483647' }).drainTimeoutMs).toBe(2_147_483_647);
     expect(loadConfig({}).shutdownDelayMs).toBe(0);
+    expect(
+      loadConfig({
+        ALLOWED_ORIGINS: 'https://app.example, http://localhost:5173',
+        ALLOWED_HOSTS: 'mcp.example',
+      }),
+    ).toMatchObject({
+      allowedOrigins: ['https://app.example', 'http://localhost:5173'],
+      allowedHosts: ['mcp.example'],
+    });
+    expect(issuesOf({ ALLOWED_ORIGINS: 'https://app.example/path' })[0]).toMatch(/^ALLOWED_ORIGINS must be/);
+    expect(issuesOf({ ALLOWED_HOSTS: 'bad host' })[0]).toMatch(/^ALLOWED_HOSTS must be/);
     expect(loadConfig({ SHUTDOWN_DELAY_MS: '5000' }).shutdownDelayMs).toBe(5_000);
     expect(issuesOf({ SHUTDOWN_DELAY_MS: '-1' })[0]).toMatch(
       /^SHUTDOWN_DELAY_MS must be a number of milliseconds/,
