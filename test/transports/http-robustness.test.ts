@@ -475,6 +475,41 @@ describe('Streamable HTTP lets go of dropped POSTs', () => {
     expect([...internals(host.mcp).ephemeral]).toHaveLength(0);
   });
 
+  it('counts a dropped POST out of maxSessions when its session ends before its request does', async () => {
+    const { server, probe, finish } = waitingServer();
+    let secondAborted = false;
+    let secondStarted!: () => void;
+    const secondRunning = new Promise<void>((r) => (secondStarted = r));
+    server.tool('wait_again', async (_args, ctx) => {
+      secondStarted();
+      ctx.signal.addEventListener('abort', () => {
+        secondAborted = true;
+      });
+      await finish.promise;
+      return 'nobody hears this';
+    });
+    const host = await start(server, { eventStore: false, maxSessions: 1 });
+    const first = await initialize(host.url);
+    dropAfter(host.url, { ...first.headers, accept: 'application/json' }, call(1, 'wait'), probe.started);
+    await probe.started;
+    await new Promise((r) => setTimeout(r, 50));
+    // The session ends with its dropped POST still waiting (abandoned, its request aborted).
+    expect((await send(host.url, 'DELETE', first.headers)).status).toBe(200);
+    expect(probe.aborted).toBe(true);
+    // The next dropped POST runs on: the first no longer counts against the bound.
+    const second = await initialize(host.url);
+    dropAfter(
+      host.url,
+      { ...second.headers, accept: 'application/json' },
+      call(2, 'wait_again'),
+      secondRunning,
+    );
+    await secondRunning;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(secondAborted).toBe(false);
+    finish.open();
+  });
+
   it('ends the per-request session of a dropped stateless POST once its request has run', async () => {
     const { server, probe, finish } = waitingServer();
     const host = await start(server, { stateful: false });

@@ -149,8 +149,6 @@ export class Outbox {
   prime = false;
   /** Its client went away for good: answers are counted, not written (`orphan`). */
   private orphaned = false;
-  /** Told once an orphaned outbox lets go. */
-  private orphanDone: (() => void) | undefined = undefined;
   /** The headers of this POST's response (the options' own, unless an `onanswer` replaced them). */
   headers: Readonly<Record<string, string>>;
   /** Called once every request of the POST is answered (or the outbox is abandoned). */
@@ -249,8 +247,6 @@ export class Outbox {
     let failed: Error | undefined;
     if (this.orphaned) {
       // Nobody to write to.
-      this.orphanDone?.();
-      this.orphanDone = undefined;
     } else if (this.sse) {
       this.sse.close();
     } else if (!this.ex.responded) {
@@ -349,12 +345,11 @@ export class Outbox {
   /**
    * Its client went away and cannot resume the stream: the requests run on — MCP: a disconnection
    * is not a cancellation — their answers are dropped as they come (a cancelled one has none), and
-   * the outbox lets go (`onfinish`, then `done`) once every one has come.
+   * the outbox lets go (`onfinish`) once every one has come.
    */
-  orphan(done?: () => void): void {
+  orphan(): void {
     if (this.done) return;
     this.orphaned = true;
-    this.orphanDone = done;
     this.sse?.close();
     this.answer = undefined;
     if (this.answers !== undefined) this.answers = [];

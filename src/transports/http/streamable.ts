@@ -120,7 +120,6 @@ function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A request (a method and an id), not a notification or a response. */
 /**
  * The error for a POST of notifications and responses only when one of them is malformed: the
  * server cannot accept it, so it answers 400 rather than 202.
@@ -144,6 +143,7 @@ function primes(session: Session): boolean {
   return version !== undefined && version >= '2025-11-25';
 }
 
+/** A request (a method and an id), not a notification or a response. */
 function isRequestMessage(m: Record<string, any>): boolean {
   return 'method' in m && m.id !== undefined && m.id !== null;
 }
@@ -622,8 +622,14 @@ export class StreamableHttp {
       // At most maxSessions of them run on at once: beyond, they are cancelled (and not answered).
       if (this.orphans < this.maxSessions) {
         this.orphans++;
-        const counted = () => this.orphans--;
-        outbox.orphan(counted);
+        // However it ends — every answer in, or abandoned by a session closing — it is counted out.
+        const registered = outbox.onfinish;
+        const onfinish = () => {
+          this.orphans--;
+          registered?.();
+        };
+        outbox.onfinish = onfinish;
+        outbox.orphan();
         return;
       }
       for (const id of outbox.pending.keys()) {
