@@ -6,6 +6,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InvalidParamsError, MissingCapabilityError } from '../protocol/errors.js';
+import { isObject } from '../protocol/jsonrpc.js';
 import type { ClientCapabilities } from '../protocol/types.js';
 
 /** One embedded request: a de-JSON-RPC'd `elicitation/create`, `sampling/createMessage` or `roots/list`. */
@@ -53,16 +54,12 @@ inputRequired.createMessage = (params: Record<string, unknown>): InputRequest =>
 /** An embedded roots listing request. */
 inputRequired.listRoots = (): InputRequest => ({ method: 'roots/list' });
 
-type Declared = Record<string, unknown> | undefined;
-const declared = (value: unknown): Declared =>
-  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-
 /**
  * Input requests go only to clients that declared the capability they need — down to the mode or
  * feature: a URL-mode elicitation needs `elicitation.url` (an empty `elicitation` means form only,
  * so form mode needs `elicitation.form` once anything is declared), a sampling request with tools
- * `sampling.tools`, one including context `sampling.context` (from 2025-11-25, which defines it). Otherwise the request fails with
- * -32021 (MissingRequiredClientCapability).
+ * `sampling.tools`, one including context `sampling.context` (from 2025-11-25, which defines it).
+ * Otherwise the request fails with -32021 (MissingRequiredClientCapability).
  */
 export function requireCapability(
   capabilities: ClientCapabilities,
@@ -72,23 +69,23 @@ export function requireCapability(
   const method = request.method;
   const capability =
     method === 'elicitation/create' ? 'elicitation' : method === 'roots/list' ? 'roots' : 'sampling';
-  const given = declared(capabilities[capability]);
-  if (capabilities[capability] === undefined) throw new MissingCapabilityError(capability);
-  const params = declared(request.params) ?? {};
+  const declared: unknown = capabilities[capability];
+  if (declared === undefined) throw new MissingCapabilityError(capability);
+  const given = isObject(declared) ? declared : {};
+  const params = isObject(request.params) ? request.params : {};
   if (method === 'elicitation/create') {
     const mode = params.mode === 'url' ? 'url' : 'form';
-    const modes = given ?? {};
-    const formOnly = modes.form === undefined && modes.url === undefined;
-    if (mode === 'url' ? modes.url === undefined : !formOnly && modes.form === undefined)
+    const formOnly = given.form === undefined && given.url === undefined;
+    if (mode === 'url' ? given.url === undefined : !formOnly && given.form === undefined)
       throw new MissingCapabilityError(`elicitation.${mode}`);
   } else if (method === 'sampling/createMessage') {
     const withTools =
       (Array.isArray(params.tools) && params.tools.length > 0) || params.toolChoice !== undefined;
-    if (withTools && given?.tools === undefined) throw new MissingCapabilityError('sampling.tools');
+    if (withTools && given.tools === undefined) throw new MissingCapabilityError('sampling.tools');
     // `sampling.context` exists from 2025-11-25: earlier clients could not declare it.
     const context = params.includeContext;
     const declarable = version !== undefined && version >= '2025-11-25';
-    if ((context === 'thisServer' || context === 'allServers') && declarable && given?.context === undefined)
+    if ((context === 'thisServer' || context === 'allServers') && declarable && given.context === undefined)
       throw new MissingCapabilityError('sampling.context');
   }
 }

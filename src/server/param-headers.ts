@@ -5,6 +5,7 @@
  * the body. The annotations are read once, when the tool is registered, and a tool whose annotations
  * break the specification's constraints is refused there (clients would drop it from the listing).
  */
+import { isObject } from '../protocol/jsonrpc.js';
 
 /** One annotated parameter: its header and where its value sits in the call's arguments. */
 export interface ParamHeader {
@@ -28,7 +29,6 @@ const SCHEMA_MAPS = new Set(['patternProperties', '$defs', 'definitions', 'depen
 const DATA = new Set(['const', 'enum', 'default', 'examples']);
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The primitive type an annotated property may have: one of string/integer/boolean (or with null). */
 function primitiveType(schema: Json): ParamHeader['type'] | undefined {
