@@ -47,5 +47,10 @@ export function allowsBatches(version: string | undefined): boolean {
  * the model can correct itself), as 2025-11-25 and later say, rather than a -32602 protocol error.
  */
 export function inputErrorsAreToolResults(version: string | undefined): boolean {
-  return version === '2025-11-25' || (version !== undefined && isModernVersion(version));
+  return versionAtLeast(version, '2025-11-25');
+}
+
+/** Whether `version` (a date, as every MCP version is) is `floor` or later; an unknown one is not. */
+export function versionAtLeast(version: string | undefined, floor: string): boolean {
+  return version !== undefined && version >= floor;
 }

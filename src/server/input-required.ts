@@ -8,6 +8,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InvalidParamsError, MissingCapabilityError } from '../protocol/errors.js';
 import { isObject } from '../protocol/jsonrpc.js';
 import type { ClientCapabilities } from '../protocol/types.js';
+import { versionAtLeast } from '../protocol/versions.js';
 
 /** One embedded request: a de-JSON-RPC'd `elicitation/create`, `sampling/createMessage` or `roots/list`. */
 export interface InputRequest {
@@ -84,7 +85,7 @@ export function requireCapability(
     if (withTools && given.tools === undefined) throw new MissingCapabilityError('sampling.tools');
     // `sampling.context` exists from 2025-11-25: earlier clients could not declare it.
     const context = params.includeContext;
-    const declarable = version !== undefined && version >= '2025-11-25';
+    const declarable = versionAtLeast(version, '2025-11-25');
     if ((context === 'thisServer' || context === 'allServers') && declarable && given.context === undefined)
       throw new MissingCapabilityError('sampling.context');
   }

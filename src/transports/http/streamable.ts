@@ -16,7 +16,13 @@ import {
   type JsonRpcErrorObject,
   type JsonRpcId,
 } from '../../protocol/jsonrpc.js';
-import { isModernVersion, isSupportedVersion, META, MODERN_VERSIONS } from '../../protocol/versions.js';
+import {
+  isModernVersion,
+  isSupportedVersion,
+  META,
+  MODERN_VERSIONS,
+  versionAtLeast,
+} from '../../protocol/versions.js';
 import { correlationIdOf, newCorrelationId } from '../../server/correlation.js';
 import type { McpServer } from '../../server/server.js';
 import { LiveList, type LiveNode } from '../../session/live-list.js';
@@ -139,8 +145,7 @@ function malformedInput(body: Record<string, any> | Record<string, any>[]): Json
  * (clients of earlier versions may not take an event with empty data).
  */
 function primes(session: Session): boolean {
-  const version = session.protocolVersion;
-  return version !== undefined && version >= '2025-11-25';
+  return versionAtLeast(session.protocolVersion, '2025-11-25');
 }
 
 /** A request (a method and an id), not a notification or a response. */
